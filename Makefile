@@ -1,0 +1,15 @@
+# The two commands of the README. Each one first creates the environment
+# (idempotent; see tools/setup_env.sh), then runs.
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: env demo test
+
+env:
+	bash tools/setup_env.sh
+
+demo: env
+	$(PY) tools/run_demo.py $(DEMO_ARGS)
+
+test: env
+	$(PY) -m pytest tests $(PYTEST_ARGS)

@@ -1,0 +1,14 @@
+"""The EBV engine: generation, bounds, storage and the shared classifier.
+
+Pure PyTorch; nothing here imports OpenMMLab.
+"""
+from .bounds import CoherenceReport, coherence_report, lower_bound
+from .classifier import EBVClassifier, ebv_fingerprint
+from .generate import extend_ebvs, generate_ebvs
+from .storage import EBVFileError, load_ebvs, save_ebvs
+
+__all__ = [
+    'CoherenceReport', 'coherence_report', 'lower_bound', 'EBVClassifier',
+    'ebv_fingerprint', 'extend_ebvs', 'generate_ebvs', 'EBVFileError',
+    'load_ebvs', 'save_ebvs'
+]

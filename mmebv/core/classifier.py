@@ -1,0 +1,105 @@
+"""The one cosine-against-EBVs classifier shared by every mmebv head."""
+import hashlib
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .storage import EBVFileError, load_ebvs
+from .generate import generate_ebvs
+
+#: Above this many elements (128 MiB of float32) the EBVs are not saved in
+#: checkpoints; only their fingerprint is, and loading checks it.
+MAX_CHECKPOINTED_ELEMENTS = 1 << 25
+
+
+def ebv_fingerprint(ebvs: Tensor) -> Tensor:
+    """SHA-256 of the float32 bytes of ``ebvs``, as a uint8 tensor of 32."""
+    data = ebvs.detach().to('cpu', torch.float32).contiguous().numpy().tobytes()
+    digest = hashlib.sha256(data).digest()
+    return torch.tensor(list(digest), dtype=torch.uint8)
+
+
+class EBVClassifier(nn.Module):
+    """Fixed equiangular basis vectors scoring embeddings by cosine / tau.
+
+    The EBVs are a buffer (never trained, never in the optimizer). They come
+    from ``ebv_file`` when given, else they are generated deterministically
+    from ``method``, ``alpha`` and ``seed``. Checkpoints carry the EBVs (or,
+    above :data:`MAX_CHECKPOINTED_ELEMENTS`, only their SHA-256), and loading a
+    state dict whose EBVs differ from the ones in use raises.
+
+    Args:
+        num_vectors: Number of EBVs N (one per class).
+        dim: Embedding dimension d.
+        tau: Temperature dividing the cosine similarities.
+        ebv_file: A ``.safetensors`` file written by :func:`save_ebvs`.
+        method: Generation method when no file is given.
+        alpha: Target max |cos| for generation (None: the method's default).
+        seed: Generation seed.
+    """
+
+    def __init__(self,
+                 num_vectors: int,
+                 dim: int,
+                 tau: float = 0.07,
+                 ebv_file: Optional[str] = None,
+                 method: str = 'auto',
+                 alpha: Optional[float] = None,
+                 seed: int = 0) -> None:
+        super().__init__()
+        if tau <= 0:
+            raise ValueError(f'tau must be positive, got {tau}.')
+        self.num_vectors = num_vectors
+        self.dim = dim
+        self.tau = tau
+        if ebv_file is not None:
+            ebvs, _ = load_ebvs(ebv_file, num_vectors=num_vectors, dim=dim)
+            self.source = f'file {ebv_file!r}'
+        else:
+            ebvs = generate_ebvs(
+                num_vectors, dim, method=method, alpha=alpha, seed=seed,
+                progress=False)
+            self.source = (f'generated with method={method!r}, '
+                           f'alpha={alpha}, seed={seed}')
+        self.register_buffer(
+            'ebvs', ebvs,
+            persistent=ebvs.numel() <= MAX_CHECKPOINTED_ELEMENTS)
+        self.register_buffer('ebv_fingerprint', ebv_fingerprint(ebvs))
+
+    def forward(self, embeddings: Tensor, channel_dim: int = -1) -> Tensor:
+        """Cosine of each embedding with each EBV, divided by tau.
+
+        ``embeddings`` holds d channels at ``channel_dim`` (``-1`` for
+        (B, d) vectors, ``1`` for (B, d, H, W) maps); the result holds N
+        scores there instead. Computed in float32, also under autocast.
+        """
+        if embeddings.shape[channel_dim] != self.dim:
+            raise ValueError(
+                f'Expected {self.dim} embedding channels at dim '
+                f'{channel_dim}, got shape {tuple(embeddings.shape)}.')
+        with torch.autocast(embeddings.device.type, enabled=False):
+            x = F.normalize(embeddings.float(), dim=channel_dim)
+            x = x.movedim(channel_dim, -1)
+            logits = x @ self.ebvs.t() / self.tau
+            return logits.movedim(-1, channel_dim)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        saved = state_dict.get(prefix + 'ebv_fingerprint')
+        if saved is not None and not torch.equal(
+                saved.cpu(), self.ebv_fingerprint.cpu()):
+            raise EBVFileError(
+                f'The checkpoint was trained with other EBVs than the ones '
+                f'in use ({self.source}; {self.num_vectors} x {self.dim}). '
+                f'Configure the EBV file (or generation settings) the '
+                f'weights were trained with.')
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
+    def extra_repr(self) -> str:
+        return (f'num_vectors={self.num_vectors}, dim={self.dim}, '
+                f'tau={self.tau}, source: {self.source}')
