@@ -31,7 +31,9 @@ if [[ "${FORCE_CUDA:-0}" == "1" ]]; then
 else
   VARIANT=cpu
 fi
-REQ_HASH=$(cat "$ROOT"/requirements/*.txt "$ROOT/tools/setup_env.sh" | sha256sum | cut -c1-12)
+# Bump ENV_REVISION when a change to this script must rebuild existing environments.
+ENV_REVISION=1
+REQ_HASH=$( (echo "$ENV_REVISION"; cat "$ROOT"/requirements/*.txt) | sha256sum | cut -c1-12)
 VENV=${MMEBV_VENV:-$CACHE/venvs/$PYTAG-torch$TORCH_VERSION-$VARIANT-$REQ_HASH}
 WHEELS=$CACHE/wheels/mmcv$MMCV_VERSION-torch$TORCH_VERSION-$PYTAG-$VARIANT
 STAMP=$VENV/.mmebv-complete

@@ -1,0 +1,66 @@
+# ImageNet-1K, ResNet-50, the authors' SGD recipe, setting A1.
+# Batch 1024 (8 GPUs x 128), SGD lr 0.5 / momentum 0.9 / weight decay 2e-5 on
+# all parameters, 5 linear warm-up + 100 cosine epochs, AMP.
+# A1 = RandomResizedCrop + flip + TrivialAugment-Wide + RandomErasing 0.1.
+# Evaluation: resize 256, centre-crop 224 (``test_pipeline_256``: at 256).
+# The head is the upstream LinearClsHead (FC); EBV leaves replace only it.
+_base_ = [
+    'mmpretrain::_base_/models/resnet50.py',
+    'mmpretrain::_base_/datasets/imagenet_bs32.py',
+    'mmpretrain::_base_/schedules/imagenet_bs256.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
+
+data_preprocessor = dict(num_classes=1000)
+bgr_mean = [103.53, 116.28, 123.675]
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=224, backend='pillow'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='NumpyToPIL', to_rgb=True),
+    dict(type='torchvision/TrivialAugmentWide'),
+    dict(type='PILToNumpy', to_bgr=True),
+    # torchvision erases with 0 after normalisation, i.e. the mean colour.
+    dict(
+        type='RandomErasing',
+        erase_prob=0.1,
+        mode='const',
+        min_area_ratio=0.02,
+        max_area_ratio=1 / 3,
+        fill_color=bgr_mean),
+    dict(type='PackInputs'),
+]
+# Evaluation at 256 keeps the 0.875 crop ratio: resize 292, crop 256.
+test_pipeline_256 = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=292, edge='short', backend='pillow'),
+    dict(type='CenterCrop', crop_size=256),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(batch_size=128, dataset=dict(pipeline=train_pipeline))
+
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    optimizer=dict(type='SGD', lr=0.5, momentum=0.9, weight_decay=2e-5))
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=0.01,
+        by_epoch=True,
+        begin=0,
+        end=5,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=100,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=5,
+        end=105,
+        convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=105, val_interval=1)
+auto_scale_lr = dict(base_batch_size=1024)
+randomness = dict(seed=42)

@@ -1,0 +1,4 @@
+# Long-tailed CIFAR-100, imbalance ratio 50, ResNet-32 + FC head.
+_base_ = ['./_base_/cifar100-lt_r32.py']
+
+train_dataloader = dict(dataset=dict(imbalance_ratio=50))

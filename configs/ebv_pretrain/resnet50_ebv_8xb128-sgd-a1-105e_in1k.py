@@ -1,0 +1,4 @@
+# ResNet-50 + EBV head (d = 1000), SGD lr 0.5, A1 (TrivialAugment-Wide + RandomErasing 0.1), 5 + 100 epochs.
+_base_ = ['./_base_/in1k_r50_sgd_a1.py']
+
+model = dict(head=dict(type='EBVClsHead', ebv_dim=1000, tau=0.07))

@@ -1,0 +1,2 @@
+# ResNet-50 + FC head (LinearClsHead), SGD lr 0.5, A2 (A1 + label smoothing 0.1 + Mixup 0.2 / CutMix 1.0), 5 + 100 epochs.
+_base_ = ['./_base_/in1k_r50_sgd_a2.py']

@@ -1,0 +1,3 @@
+# Semantic FPN ResNet-50, 160k, ADE20K: the upstream FC baseline,
+# unchanged; 4 GPUs x 4 images.
+_base_ = 'mmseg::sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py'

@@ -1,0 +1,71 @@
+"""Build OpenMMLab models and test loaders from a config + checkpoint.
+
+Works for mmpretrain, mmdet and mmseg configs alike (the config's
+``default_scope`` picks the registries). OpenMMLab is imported on call.
+"""
+from typing import Optional, Tuple
+
+import torch
+from torch import nn
+
+
+def load_config(config: str, cfg_options: Optional[dict] = None):
+    """``Config.fromfile`` plus ``--cfg-options``-style overrides."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def build_model(cfg, checkpoint: Optional[str] = None) -> nn.Module:
+    """The model of ``cfg`` in eval mode, with ``checkpoint`` loaded
+    strictly (every key must match) when given, else ``init_weights()``."""
+    import mmebv  # noqa: F401  (registers mmebv modules, checkpoint types)
+    from mmengine.registry import MODELS, init_default_scope
+    from mmengine.runner import load_checkpoint
+
+    init_default_scope(cfg.get('default_scope', 'mmengine'))
+    model = MODELS.build(cfg.model)
+    if checkpoint is None:
+        model.init_weights()
+    else:
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
+                        logger='silent')
+    return model.eval()
+
+
+def build_loader(cfg, split: str = 'test', batch_size: Optional[int] = None):
+    """The ``<split>_dataloader`` of ``cfg`` (no workers, no shuffling)."""
+    from mmengine.runner import Runner
+
+    key = f'{split}_dataloader'
+    if key not in cfg or cfg[key] is None:
+        raise KeyError(f'The config has no {key}; choose another --split.')
+    loader_cfg = cfg[key].copy()
+    loader_cfg.update(num_workers=0, persistent_workers=False)
+    if batch_size is not None:
+        loader_cfg['batch_size'] = batch_size
+    loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
+    return Runner.build_dataloader(loader_cfg)
+
+
+@torch.no_grad()
+def tensor_forward(model: nn.Module, batch: dict):
+    """Preprocess a loader batch and run the model in ``tensor`` mode."""
+    data = model.data_preprocessor(batch, False)
+    return model(**data, mode='tensor')
+
+
+@torch.no_grad()
+def predict_labels(model: nn.Module, loader) -> Tuple[torch.Tensor,
+                                                      torch.Tensor]:
+    """(predicted, true) labels of a classifier over a loader."""
+    predicted, true = [], []
+    for batch in loader:
+        data = model.data_preprocessor(batch, False)
+        for sample in model(**data, mode='predict'):
+            predicted.append(int(sample.pred_label))
+            true.append(int(sample.gt_label))
+    return torch.tensor(predicted), torch.tensor(true)

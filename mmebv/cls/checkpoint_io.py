@@ -1,0 +1,141 @@
+"""Reading foreign checkpoints without running their pickled code.
+
+``restricted_torch_load`` loads ``torch.save`` files and plain pickles of
+tensors (also ones saved on CUDA) on a CPU-only machine. Only tensor
+rebuilding, dtypes, storages and ``OrderedDict`` are resolved; any other
+pickled global (``argparse.Namespace``, numpy scalars, mmengine objects...)
+becomes an inert :class:`DroppedObject` that is never called, so no code from
+the file runs. ``save_atomic`` writes through a temporary file.
+"""
+import io
+import os
+import pickle
+import tempfile
+import zipfile
+from collections import OrderedDict
+from typing import Any, Dict, Tuple
+
+import torch
+
+_TENSOR_REBUILDERS = ('_rebuild_tensor', '_rebuild_tensor_v2',
+                      '_rebuild_tensor_v3', '_rebuild_parameter',
+                      '_rebuild_parameter_with_state')
+
+
+class DroppedObject:
+    """Placeholder for a pickled object whose class was not trusted."""
+
+    source = '?'
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+    def __call__(self, *args, **kwargs) -> 'DroppedObject':
+        return DroppedObject()
+
+    def __repr__(self) -> str:
+        return f'<dropped {self.source}>'
+
+
+def _storage_from_bytes(data: bytes) -> Any:
+    """``torch.storage._load_from_bytes`` mapped to CPU, weights only."""
+    return torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
+
+
+def _trusted_global(module: str, name: str) -> Any:
+    """The object a pickle may use, or None when it is not trusted."""
+    if module == 'collections' and name == 'OrderedDict':
+        return OrderedDict
+    if module == 'torch._utils' and name in _TENSOR_REBUILDERS:
+        return getattr(torch._utils, name)
+    if module == 'torch.storage' and name == '_load_from_bytes':
+        return _storage_from_bytes
+    if module == 'torch' and name == 'Size':
+        return torch.Size
+    if module in ('torch', 'torch.cuda') and (
+            name.endswith('Storage') or name == 'device'):
+        # Storage classes are only type tags for torch's own loader; CUDA
+        # ones are mapped to their CPU twins (map_location='cpu').
+        return getattr(torch, name)
+    if module == 'torch' and isinstance(getattr(torch, name, None),
+                                        torch.dtype):
+        return getattr(torch, name)
+    return None
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Resolves only trusted globals; the rest become DroppedObject types."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        trusted = _trusted_global(module, name)
+        if trusted is not None:
+            return trusted
+        return type(f'Dropped_{name}', (DroppedObject, ),
+                    {'source': f'{module}.{name}'})
+
+
+class _RestrictedPickleModule:
+    """A ``pickle_module`` for ``torch.load`` using the restricted unpickler."""
+
+    Unpickler = _RestrictedUnpickler
+    load = staticmethod(lambda f, **kw: _RestrictedUnpickler(f, **kw).load())
+    __name__ = 'mmebv_restricted_pickle'
+
+
+def restricted_torch_load(path: str) -> Any:
+    """Load a ``torch.save`` file or a plain pickle onto the CPU, safely."""
+    from torch.serialization import MAGIC_NUMBER
+    if not zipfile.is_zipfile(path):
+        with open(path, 'rb') as f:
+            first = _RestrictedUnpickler(f).load()
+        # torch's legacy format starts with its magic number; anything else
+        # is a plain pickle, already loaded.
+        if not (isinstance(first, int) and first == MAGIC_NUMBER):
+            return first
+    return torch.load(
+        path, map_location='cpu', weights_only=False,
+        pickle_module=_RestrictedPickleModule)
+
+
+def unwrap_state_dict(obj: Any) -> Tuple[Dict[str, torch.Tensor], list]:
+    """The tensors of a checkpoint's state dict, and the keys left out.
+
+    Accepts a bare state dict or one wrapped in ``state_dict``/``model``/
+    ``module``; strips DataParallel's ``module.`` prefixes.
+    """
+    for wrapper in ('state_dict', 'model', 'module'):
+        if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
+            obj = obj[wrapper]
+            break
+    if not isinstance(obj, dict):
+        raise ValueError(
+            f'Expected a checkpoint holding a state dict, got '
+            f'{type(obj).__name__}.')
+    tensors, dropped = OrderedDict(), []
+    for key, value in obj.items():
+        name = key[len('module.'):] if key.startswith('module.') else key
+        if isinstance(value, torch.Tensor):
+            tensors[name] = value
+        else:
+            dropped.append(name)
+    if not tensors:
+        raise ValueError('The checkpoint holds no tensors.')
+    return tensors, dropped
+
+
+def save_atomic(obj: Any, path: str) -> None:
+    """``torch.save`` to a temporary file next to ``path``, then rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            torch.save(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

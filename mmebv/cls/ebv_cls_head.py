@@ -1,0 +1,81 @@
+"""Classification head scoring a trainable projection against fixed EBVs."""
+from typing import Optional, Tuple, Union
+
+import torch
+from mmpretrain.models.heads import ClsHead
+from mmpretrain.registry import MODELS
+from torch import nn
+
+from mmebv.core import EBVClassifier, EBVFileError
+
+
+@MODELS.register_module()
+class EBVClsHead(ClsHead):
+    """Equiangular-basis-vector head, the EBV twin of ``LinearClsHead``.
+
+    The last-stage feature goes through a trainable ``nn.Linear`` to
+    ``ebv_dim`` channels; an :class:`~mmebv.core.EBVClassifier` then scores it
+    against ``num_classes`` fixed EBVs (cosine / ``tau``, float32 also under
+    AMP). Losses (hard labels, Mixup/CutMix ``gt_score``, label smoothing) and
+    predictions are those of :class:`ClsHead`.
+
+    Args:
+        num_classes: Number of classes N (one EBV each).
+        in_channels: Channels of the input feature.
+        ebv_dim: EBV dimension d (output channels of the projection).
+        tau: Temperature dividing the cosine similarities.
+        ebv_file: ``.safetensors`` EBV file (``tools/generate_ebvs.py``);
+            when None, EBVs are generated from ``method``, ``alpha``, ``seed``.
+        method: EBV generation method when no file is given.
+        alpha: Target max |cos| when generating (None: method default).
+        seed: Generation seed.
+        loss: Loss config. Defaults to cross-entropy.
+        topk: Top-k accuracy.
+        init_cfg: Initialisation of the projection (as ``LinearClsHead``).
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 ebv_dim: int,
+                 tau: float = 0.07,
+                 ebv_file: Optional[str] = None,
+                 method: str = 'auto',
+                 alpha: Optional[float] = None,
+                 seed: int = 0,
+                 loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
+                 topk: Union[int, Tuple[int]] = (1, ),
+                 init_cfg: Optional[dict] = dict(
+                     type='Normal', layer='Linear', std=0.01),
+                 **kwargs) -> None:
+        super().__init__(loss=loss, topk=topk, init_cfg=init_cfg, **kwargs)
+        for name, value in (('num_classes', num_classes),
+                            ('in_channels', in_channels),
+                            ('ebv_dim', ebv_dim)):
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(
+                    f'EBVClsHead: {name} must be a positive int, got '
+                    f'{value!r}.')
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.ebv_dim = ebv_dim
+        self.projection = nn.Linear(in_channels, ebv_dim)
+        try:
+            self.ebv = EBVClassifier(
+                num_classes, ebv_dim, tau=tau, ebv_file=ebv_file,
+                method=method, alpha=alpha, seed=seed)
+        except EBVFileError as err:
+            raise EBVFileError(
+                f'EBVClsHead(num_classes={num_classes}, ebv_dim={ebv_dim}) '
+                f'cannot use ebv_file={ebv_file!r}: {err} Generate a '
+                f'matching file with `python tools/generate_ebvs.py '
+                f'--num-classes {num_classes} --dim {ebv_dim} --out F` or '
+                f'fix num_classes/ebv_dim.') from err
+
+    def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
+        """Project the last-stage feature to the EBV dimension."""
+        return self.projection(feats[-1])
+
+    def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
+        """Cosine against every EBV over tau: (B, num_classes) float32."""
+        return self.ebv(self.pre_logits(feats))

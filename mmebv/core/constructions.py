@@ -1,0 +1,207 @@
+"""Exact low-coherence constructions (no optimisation involved).
+
+* ``orthonormal_rows``: N <= d, max |cos| = 0 (float32 rounding only).
+* ``regular_simplex``: N = d + 1, max |cos| = 1/d.
+* ``planar_lines``: d = 2, N equally spaced lines, max |cos| = cos(pi/N).
+* ``kerdock_vectors``: real mutually unbiased bases of R^n, n = 4^k: up to
+  n(n/2 + 1) vectors with max |cos| = 1/sqrt(n), zero-padded to d >= n.
+
+The Kerdock set is built from the quadratic forms
+``Q_a(x, e) = q(a x) + e Tr(a x)`` on GF(2^r) x GF(2) (n = 2^m, m = r + 1
+even), where ``q(y) = sum_{i<j} y^(2^i + 2^j)`` (the second elementary
+symmetric function of the conjugates of y, which lies in GF(2)). For a != b
+the sum ``Q_a + Q_b`` is bent (flat Walsh spectrum, checked with
+:func:`walsh_spectrum` in the tests), hence any two of the bases
+``{(-1)^(Q_a(z) + <z, j>) / sqrt(n)}_j`` are mutually unbiased. (The
+GF(2)-linear family ``Tr(a x^3) + e Tr(a x)`` is not bent for m >= 4.)
+"""
+import math
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+#: Irreducible polynomials over GF(2) (bit i = coefficient of x^i) for the
+#: odd field degrees r = m - 1 used by the Kerdock construction.
+IRREDUCIBLE = {
+    1: 0b11,
+    3: 0b1011,
+    5: 0b100101,
+    7: 0b10000011,
+    9: 0b1000010001,
+    11: 0b100000000101,
+    13: 0b10000000011011,
+    15: 0b1000000000000011,
+}
+
+
+def orthonormal_rows(num_vectors: int, dim: int,
+                     generator: torch.Generator) -> Tensor:
+    """``num_vectors <= dim`` orthonormal rows (QR of a seeded Gaussian)."""
+    if num_vectors > dim:
+        raise ValueError(f'Need num_vectors <= dim, got {num_vectors} > {dim}.')
+    gaussian = torch.randn(dim, num_vectors, generator=generator,
+                           dtype=torch.float64)
+    q, r = torch.linalg.qr(gaussian)
+    q = q * torch.sign(torch.diagonal(r)).where(
+        torch.diagonal(r) != 0, torch.ones(()).double())
+    return q.t().contiguous().float()
+
+
+def regular_simplex(dim: int) -> Tensor:
+    """``dim + 1`` unit vectors in R^dim with all pairwise cosines -1/dim.
+
+    The vertices e_i - centroid of the standard simplex in R^(d+1), written
+    in the orthonormal Helmert basis of the hyperplane sum(x) = 0.
+    """
+    n = dim + 1
+    helmert = torch.zeros(n, dim, dtype=torch.float64)
+    for k in range(1, n):
+        norm = math.sqrt(k * (k + 1))
+        helmert[:k, k - 1] = 1 / norm
+        helmert[k, k - 1] = -k / norm
+    return torch.nn.functional.normalize(helmert, dim=1).float()
+
+
+def planar_lines(num_vectors: int) -> Tensor:
+    """``num_vectors`` equally spaced lines in R^2 (optimal for d = 2)."""
+    angles = torch.arange(num_vectors, dtype=torch.float64) * (
+        math.pi / num_vectors)
+    return torch.stack([angles.cos(), angles.sin()], 1).float()
+
+
+def kerdock_order(dim: int) -> Optional[int]:
+    """Largest n = 4^k <= dim with k >= 1 (None if dim < 4)."""
+    if dim < 4:
+        return None
+    k = int(math.log(dim, 4))
+    while 4**(k + 1) <= dim:
+        k += 1
+    while 4**k > dim:
+        k -= 1
+    return 4**k
+
+
+def kerdock_capacity(n: int) -> int:
+    """Number of vectors of a full Kerdock set in R^n: n(n/2 + 1)."""
+    return n * (n // 2 + 1)
+
+
+def _gf_mul(a: np.ndarray, b: np.ndarray, degree: int) -> np.ndarray:
+    """Elementwise product in GF(2^degree) of integer-coded elements."""
+    poly, top = IRREDUCIBLE[degree], 1 << degree
+    a = a.astype(np.int64).copy()
+    b = np.broadcast_to(b, np.broadcast(a, b).shape).astype(np.int64)
+    a = np.broadcast_to(a, b.shape).copy()
+    result = np.zeros(b.shape, dtype=np.int64)
+    for bit in range(degree):
+        result ^= np.where((b >> bit) & 1 == 1, a, 0)
+        a <<= 1
+        a = np.where(a & top != 0, a ^ poly, a)
+    return result
+
+
+def _gf_trace_mask(degree: int) -> int:
+    """Bit mask t with Tr(y) = parity(y & t) in GF(2^degree)."""
+    mask = 0
+    for bit in range(degree):
+        y = np.array([1 << bit])
+        total, power = np.zeros(1, np.int64), y
+        for _ in range(degree):
+            total ^= power
+            power = _gf_mul(power, power, degree)
+        if total[0] not in (0, 1):
+            raise AssertionError('trace outside GF(2): bad polynomial')
+        mask |= int(total[0]) << bit
+    return mask
+
+
+def _parity(values: np.ndarray) -> np.ndarray:
+    values = values.copy()
+    result = np.zeros_like(values)
+    while values.any():
+        result ^= values & 1
+        values >>= 1
+    return result
+
+
+def _elementary_quadratic(degree: int) -> np.ndarray:
+    """q(y) = sum_{i<j} y^(2^i) y^(2^j) for every y in GF(2^degree)."""
+    conjugate = np.arange(1 << degree, dtype=np.int64)
+    running_sum = np.zeros_like(conjugate)
+    result = np.zeros_like(conjugate)
+    for _ in range(degree):
+        result ^= _gf_mul(running_sum, conjugate, degree)
+        running_sum ^= conjugate
+        conjugate = _gf_mul(conjugate, conjugate, degree)
+    if not np.isin(result, (0, 1)).all():
+        raise AssertionError('q(y) outside GF(2): bad polynomial')
+    return result
+
+
+def kerdock_quadratic_forms(m: int, members: int) -> np.ndarray:
+    """Truth tables (members x 2^m, values 0/1) of Q_a for a = 0..members-1.
+
+    Point z of GF(2)^m is coded as x + e * 2^(m-1), x in GF(2^(m-1)).
+    """
+    if m % 2 or m < 2 or (m - 1) not in IRREDUCIBLE:
+        raise ValueError(f'Kerdock sets need an even m in 2..16, got {m}.')
+    degree = m - 1
+    if not 0 < members <= 1 << degree:
+        raise ValueError(f'At most {1 << degree} forms exist for m={m}.')
+    x = np.arange(1 << degree, dtype=np.int64)
+    a = np.arange(members, dtype=np.int64)[:, None]
+    ax = _gf_mul(a, x[None, :], degree)
+    q_ax = _elementary_quadratic(degree)[ax]
+    tr_ax = _parity(ax & _gf_trace_mask(degree))
+    return np.concatenate([q_ax, q_ax ^ tr_ax], axis=1).astype(np.int8)
+
+
+def walsh_spectrum(truth_table: Tensor) -> Tensor:
+    """Walsh-Hadamard transform of (-1)^f for each row of 0/1 truth tables."""
+    signs = 1 - 2 * truth_table.to(torch.int64)
+    size = signs.shape[-1]
+    h = 1
+    while h < size:
+        signs = signs.reshape(*signs.shape[:-1], size // (2 * h), 2, h)
+        left, right = signs[..., 0, :], signs[..., 1, :]
+        signs = torch.stack([left + right, left - right], -2).reshape(
+            *signs.shape[:-3], size)
+        h *= 2
+    return signs
+
+
+def sylvester_hadamard(n: int) -> Tensor:
+    """Normalised Sylvester-Hadamard matrix of order n (a power of 2)."""
+    h = torch.ones(1, 1)
+    while h.shape[0] < n:
+        h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)], 0)
+    return h / math.sqrt(n)
+
+
+def kerdock_vectors(num_vectors: int, dim: int) -> Tuple[Tensor, float]:
+    """Mutually unbiased bases of R^n (n = 4^k <= dim), zero-padded to dim.
+
+    Returns ``(vectors, coherence)`` with coherence 1/sqrt(n) (or 0 when
+    ``num_vectors <= n``). The standard basis comes first, then the bases
+    of ``Q_0 = 0`` (the Hadamard basis), ``Q_1``, ... in that order.
+    """
+    n = kerdock_order(dim)
+    if n is None or num_vectors > kerdock_capacity(n):
+        raise ValueError(f'No Kerdock set of {num_vectors} vectors in '
+                         f'R^{dim}.')
+    m = int(round(math.log2(n)))
+    num_bases = math.ceil(num_vectors / n)
+    vectors = torch.zeros(num_vectors, dim)
+    first = min(n, num_vectors)
+    vectors[:first, :first] = torch.eye(first)
+    if num_bases > 1:
+        forms = torch.from_numpy(kerdock_quadratic_forms(m, num_bases - 1))
+        hadamard = sylvester_hadamard(n)
+        for index, table in enumerate(forms):
+            start = n * (index + 1)
+            stop = min(start + n, num_vectors)
+            signs = (1 - 2 * table.float())[None, :]
+            vectors[start:stop, :n] = hadamard[:stop - start] * signs
+    return vectors, (1 / math.sqrt(n) if num_vectors > n else 0.0)

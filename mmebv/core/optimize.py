@@ -1,0 +1,143 @@
+"""Minimising the coherence (max |cos|) of a set of unit vectors.
+
+The max is smoothed by a p-norm of the pairwise |cos|, scaled by a reference
+value so that no power overflows, and ``p`` is raised whenever the smoothed
+objective stalls (p-continuation), so that the weight concentrates on the
+worst pairs. Each step moves every row along its Riemannian gradient on the
+unit sphere (the Euclidean gradient minus its radial part) and re-normalises;
+the step length adapts by accepting a step only when the smoothed objective
+does not grow. The best set seen is kept. Everything is tiled over blocks of
+rows, so no N x N matrix is ever held.
+"""
+import math
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from .bounds import default_block_rows
+
+#: Largest exponent used in the p-norm weights (exp(80) fits in float32).
+MAX_LOG_WEIGHT = 80.0
+
+
+@dataclass
+class PassResult:
+    """One tiled pass over all pairs: max |cos| and the smoothed objective."""
+    max_abs_cos: float
+    log_objective: float
+    direction: Optional[Tensor]
+
+
+@torch.no_grad()
+def coherence_pass(x: Tensor, p: float, reference: float, num_fixed: int = 0,
+                   with_direction: bool = True,
+                   block_rows: Optional[int] = None) -> PassResult:
+    """Max |cos| over free pairs, log of sum (|cos|/ref)^p and its gradient.
+
+    Pairs among the first ``num_fixed`` rows are frozen and left out. The
+    direction is the Riemannian gradient of sum_{i<j} (|g_ij|/ref)^p (up to a
+    positive factor) with zero rows for the fixed vectors.
+    """
+    num = x.shape[0]
+    rows = block_rows or default_block_rows(num)
+    log_ref = math.log(reference)
+    direction = torch.zeros_like(x) if with_direction else None
+    max_abs = 0.0
+    log_terms = []
+    for start in range(0, num, rows):
+        stop = min(start + rows, num)
+        gram = x[start:stop] @ x.t()
+        index = torch.arange(start, stop, device=x.device)
+        gram[index - start, index] = 0.0
+        if start < num_fixed:
+            gram[:num_fixed - start, :num_fixed] = 0.0
+        abs_gram = gram.abs()
+        max_abs = max(max_abs, float(abs_gram.max()))
+        log_w = p * (torch.log(abs_gram.clamp_min(1e-30)) - log_ref)
+        log_w.clamp_(max=MAX_LOG_WEIGHT)
+        log_terms.append(torch.logsumexp(log_w.flatten(), 0))
+        if with_direction:
+            weights = torch.exp(log_w).mul_(gram.sign())
+            direction[start:stop] = weights @ x
+    if with_direction:
+        direction -= (direction * x).sum(1, keepdim=True) * x
+        direction[:num_fixed] = 0.0
+    # each unordered pair was counted twice; the factor 2 is irrelevant
+    log_objective = float(torch.logsumexp(torch.stack(log_terms), 0))
+    return PassResult(max_abs, log_objective / p + log_ref, direction)
+
+
+@torch.no_grad()
+def minimize_coherence(x: Tensor,
+                       num_fixed: int = 0,
+                       target: float = 0.0,
+                       max_steps: int = 1000,
+                       time_limit: Optional[float] = None,
+                       p_start: float = 16.0,
+                       p_max: float = 4096.0,
+                       step_start: float = 0.05,
+                       patience: int = 10,
+                       p_factor: float = 2.0,
+                       momentum: float = 0.0,
+                       min_gain: float = 1e-3,
+                       progress: bool = False) -> tuple:
+    """Lower the max |cos| of the rows of ``x`` (unit rows) in place of a copy.
+
+    Stops when the max |cos| over free pairs is <= ``target``, after
+    ``max_steps`` passes, after ``time_limit`` seconds, or when the step
+    length has collapsed at the largest ``p``. Rows ``[:num_fixed]`` never
+    move. Returns ``(best_x, best_max_abs_cos)``.
+    """
+    deadline = None if time_limit is None else time.monotonic() + time_limit
+    x = x.clone()
+    p = p_start
+    current = coherence_pass(x, p, 1.0, num_fixed)
+    reference = current.max_abs_cos
+    current = coherence_pass(x, p, reference, num_fixed)
+    best_x, best_mu = x.clone(), current.max_abs_cos
+    step = step_start
+    since_best = 0
+    velocity = None
+    bar = tqdm(total=max_steps, disable=not progress, desc='EBV optimise',
+               leave=False)
+    for _ in range(max_steps):
+        if best_mu <= target or (deadline and time.monotonic() > deadline):
+            break
+        bar.update(1)
+        grad = current.direction
+        grad = grad / grad.norm(dim=1).max().clamp_min(1e-30)
+        if momentum and velocity is not None:
+            velocity = momentum * (velocity - (velocity * x).sum(
+                1, keepdim=True) * x) + grad
+        else:
+            velocity = grad
+        trial = torch.nn.functional.normalize(x - step * velocity, dim=1)
+        result = coherence_pass(trial, p, reference, num_fixed)
+        since_best += 1
+        if result.max_abs_cos < best_mu * (1 - min_gain):
+            since_best = 0
+        if result.max_abs_cos < best_mu:
+            best_x, best_mu = trial.clone(), result.max_abs_cos
+            bar.set_postfix(max_abs_cos=f'{best_mu:.5f}', p=p)
+        if result.log_objective <= current.log_objective:
+            x, current = trial, result
+            step *= 1.2
+        else:
+            step *= 0.5
+            velocity = None
+        if since_best >= patience or step < 1e-7:
+            if p >= p_max:
+                if step < 1e-7 or since_best >= 4 * patience:
+                    break
+                continue
+            p = min(p * p_factor, p_max)
+            step = max(step, 1e-3)
+            since_best = 0
+            reference = current.max_abs_cos
+            current = coherence_pass(x, p, reference, num_fixed)
+    bar.close()
+    return best_x, best_mu

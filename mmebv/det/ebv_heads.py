@@ -1,0 +1,31 @@
+"""mmdet RoI heads whose classifiers score against fixed EBVs."""
+from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
+from mmdet.models.roi_heads.mask_heads import FCNMaskHead
+from mmdet.registry import MODELS
+
+from .ebv_predictor import EBVHeadMixin
+
+
+@MODELS.register_module()
+class EBVShared2FCBBoxHead(EBVHeadMixin, Shared2FCBBoxHead):
+    """``Shared2FCBBoxHead`` whose ``fc_cls`` is a linear layer to ``ebv_dim``
+    scored against N + 1 EBVs (background included) / ``tau``.
+
+    Box regression, softmax cross-entropy, ``predict_by_feat`` etc. are
+    upstream's. EBV arguments: see :class:`~mmebv.det.EBVHeadMixin`; the
+    authors used ``ebv_dim=81`` for COCO's 80 classes + background.
+    """
+
+    ebv_layer = 'fc_cls'
+
+
+@MODELS.register_module()
+class EBVFCNMaskHead(EBVHeadMixin, FCNMaskHead):
+    """``FCNMaskHead`` whose ``conv_logits`` is a 1x1 conv to ``ebv_dim``
+    scored per pixel against N EBVs / ``tau``.
+
+    The sigmoid mask loss on the ground-truth class's channel is upstream's.
+    ``class_agnostic=True`` (a single output channel) is rejected.
+    """
+
+    ebv_layer = 'conv_logits'

@@ -1,0 +1,120 @@
+"""The EBV predictor of dense heads and the mixin that installs it.
+
+Pure PyTorch (no mmdet import): the mmdet box and mask heads and the mmseg
+decode heads all use it, so each idea exists once.
+"""
+from typing import Optional
+
+from torch import Tensor, nn
+
+from mmebv.core import EBVClassifier, EBVFileError
+
+
+class EBVPredictor(nn.Module):
+    """A trainable projection to ``ebv_dim`` scored against fixed EBVs.
+
+    ``spatial=False``: ``nn.Linear`` on (B, C) vectors; ``spatial=True``: a
+    1x1 ``nn.Conv2d`` on (B, C, H, W) maps, scored per pixel. The output holds
+    ``num_classes`` logits (cosine / ``tau``) where the input held ``C``.
+
+    Args:
+        in_channels: Input channels C.
+        num_classes: Number of EBVs N (one per output class).
+        spatial: Whether the input is a feature map.
+        ebv_dim: EBV dimension d (None: ``num_classes``, as the authors).
+        tau: Temperature dividing the cosine similarities.
+        ebv_file: ``.safetensors`` EBV file (``tools/generate_ebvs.py``);
+            None generates the EBVs from ``method``, ``alpha`` and ``seed``.
+        method: EBV generation method when no file is given.
+        alpha: Target max |cos| when generating (None: method default).
+        seed: Generation seed.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 num_classes: int,
+                 spatial: bool,
+                 ebv_dim: Optional[int] = None,
+                 tau: float = 0.07,
+                 ebv_file: Optional[str] = None,
+                 method: str = 'auto',
+                 alpha: Optional[float] = None,
+                 seed: int = 0) -> None:
+        super().__init__()
+        ebv_dim = num_classes if ebv_dim is None else ebv_dim
+        if not isinstance(ebv_dim, int) or ebv_dim <= 0:
+            raise ValueError(
+                f'ebv_dim must be a positive int (or None for num_classes), '
+                f'got {ebv_dim!r}.')
+        self.channel_dim = 1 if spatial else -1
+        self.projection = (nn.Conv2d(in_channels, ebv_dim, kernel_size=1)
+                           if spatial else nn.Linear(in_channels, ebv_dim))
+        try:
+            self.ebv = EBVClassifier(
+                num_classes, ebv_dim, tau=tau, ebv_file=ebv_file,
+                method=method, alpha=alpha, seed=seed)
+        except EBVFileError as err:
+            raise EBVFileError(
+                f'EBV predictor for {num_classes} classes x {ebv_dim} dims '
+                f'cannot use ebv_file={ebv_file!r}: {err} Generate a '
+                f'matching file with `python tools/generate_ebvs.py '
+                f'--num-classes {num_classes} --dim {ebv_dim} --out F`.'
+            ) from err
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits of shape ``x.shape`` with N channels instead of C."""
+        return self.ebv(self.projection(x), channel_dim=self.channel_dim)
+
+
+class EBVHeadMixin:
+    """Turns an upstream head's last classifier layer into an EBVPredictor.
+
+    Put it first in the bases of an upstream head and name the layer in
+    ``ebv_layer``. The upstream ``__init__`` runs unchanged (with all its
+    arguments and checks); then the ``nn.Linear``/``nn.Conv2d`` it built under
+    that name is replaced by an :class:`EBVPredictor` with the same input
+    channels and one EBV per output channel. Losses, activations and
+    post-processing keep consuming those outputs as before.
+
+    Keyword args: ``ebv_dim``, ``tau``, ``ebv_file``, ``method``, ``alpha``,
+    ``seed`` as :class:`EBVPredictor`; the rest goes to the upstream head.
+    """
+
+    ebv_layer: str = ''
+
+    def __init__(self,
+                 *args,
+                 ebv_dim: Optional[int] = None,
+                 tau: float = 0.07,
+                 ebv_file: Optional[str] = None,
+                 method: str = 'auto',
+                 alpha: Optional[float] = None,
+                 seed: int = 0,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        name = f'{type(self).__name__}.{self.ebv_layer}'
+        layer = getattr(self, self.ebv_layer, None)
+        if isinstance(layer, nn.Linear):
+            in_channels, out_channels = layer.in_features, layer.out_features
+        elif isinstance(layer, nn.Conv2d) and layer.kernel_size == (1, 1):
+            in_channels, out_channels = layer.in_channels, layer.out_channels
+        else:
+            raise TypeError(
+                f'{name}: expected the upstream head to build an nn.Linear or '
+                f'a 1x1 nn.Conv2d there, got {type(layer).__name__}; EBVs '
+                f'replace only a plain final classifier (check with_cls / '
+                f'predictor configs).')
+        if out_channels < 2:
+            raise ValueError(
+                f'{name}: the upstream layer has {out_channels} output '
+                f'channel; EBVs need one vector per class. Class-agnostic '
+                f'masks and single-channel binary segmentation are not '
+                f'supported: use the upstream head, or per-class outputs.')
+        self.ebv_dim = out_channels if ebv_dim is None else ebv_dim
+        setattr(
+            self, self.ebv_layer,
+            EBVPredictor(
+                in_channels, out_channels,
+                spatial=isinstance(layer, nn.Conv2d), ebv_dim=ebv_dim,
+                tau=tau, ebv_file=ebv_file, method=method, alpha=alpha,
+                seed=seed))

@@ -1,0 +1,1 @@
+"""Small synthetic datasets written to disk, for tests and the demo."""

@@ -1,0 +1,131 @@
+"""A tiny COCO-format instance segmentation set of coloured shapes.
+
+Each image shows a few filled polygons (squares, triangles and 16-gon
+"circles") on a noisy background; every shape is one instance whose mask is
+its polygon, so boxes and masks are exact. Category names are COCO class
+names, so the unmodified COCO configs (80 classes) train and evaluate on it.
+Layout: ``<root>/annotations/instances_{train,val}2017.json`` and
+``<root>/{train,val}2017/<id>.jpg``, i.e. COCO's, for ``data_root=<root>``.
+"""
+import contextlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from typing import Dict, Iterator, List, Sequence, Tuple
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+#: (COCO category id, COCO class name, shape drawn for it).
+CATEGORIES: Tuple[Tuple[int, str, str], ...] = (
+    (37, 'sports ball', 'circle'),
+    (62, 'tv', 'square'),
+    (38, 'kite', 'triangle'),
+)
+
+
+@contextlib.contextmanager
+def staged_directory(root: str) -> Iterator[str]:
+    """Yield a staging folder that replaces ``root`` (absent or empty) on
+    success, and is removed on failure."""
+    if os.path.isdir(root) and os.listdir(root):
+        raise FileExistsError(
+            f'{root!r} is not empty; give a new or empty directory.')
+    parent = os.path.dirname(os.path.abspath(root))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(dir=parent, prefix='.tmp-synthetic-')
+    try:
+        yield staging
+        if os.path.isdir(root):
+            os.rmdir(root)
+        os.replace(staging, root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def random_polygon(shape: str, image_size: int,
+                   rng: np.random.Generator) -> List[float]:
+    """A random ``shape`` ('circle', 'square', 'triangle') inside the image
+    as a flat [x0, y0, x1, y1, ...] polygon (at least 1/8 of the side)."""
+    radius = rng.uniform(image_size / 8, image_size / 4)
+    cx, cy = rng.uniform(radius, image_size - radius, size=2)
+    corners = {'circle': 16, 'square': 4, 'triangle': 3}[shape]
+    start = rng.uniform(0, 2 * math.pi)
+    points = []
+    for k in range(corners):
+        angle = start + 2 * math.pi * k / corners
+        points += [cx + radius * math.cos(angle), cy + radius * math.sin(angle)]
+    return [round(p, 2) for p in points]
+
+
+def noisy_background(image_size: int, rng: np.random.Generator) -> Image.Image:
+    """A dim RGB noise image."""
+    pixels = rng.integers(0, 80, size=(image_size, image_size, 3))
+    return Image.fromarray(pixels.astype(np.uint8))
+
+
+def _polygon_area(poly: Sequence[float]) -> float:
+    xs, ys = np.asarray(poly[0::2]), np.asarray(poly[1::2])
+    return float(abs(np.dot(xs, np.roll(ys, 1)) - np.dot(ys, np.roll(xs, 1))) / 2)
+
+
+def _split(num_images: int, first_id: int, image_size: int, max_shapes: int,
+           folder: str, rng: np.random.Generator) -> dict:
+    images, annotations = [], []
+    for image_id in range(first_id, first_id + num_images):
+        image = noisy_background(image_size, rng)
+        draw = ImageDraw.Draw(image)
+        for _ in range(int(rng.integers(1, max_shapes + 1))):
+            cat_id, _, shape = CATEGORIES[int(rng.integers(len(CATEGORIES)))]
+            poly = random_polygon(shape, image_size, rng)
+            colour = tuple(int(c) for c in rng.integers(120, 256, size=3))
+            draw.polygon(poly, fill=colour)
+            xs, ys = poly[0::2], poly[1::2]
+            annotations.append(
+                dict(id=len(annotations) + 1, image_id=image_id,
+                     category_id=cat_id,
+                     segmentation=[poly], area=_polygon_area(poly),
+                     bbox=[round(v, 2) for v in (min(xs), min(ys),
+                           max(xs) - min(xs), max(ys) - min(ys))],
+                     iscrowd=0))
+        file_name = f'{image_id:06d}.jpg'
+        image.save(os.path.join(folder, file_name), quality=95)
+        images.append(dict(id=image_id, file_name=file_name,
+                           width=image_size, height=image_size))
+    return dict(images=images, annotations=annotations,
+                categories=[dict(id=i, name=n, supercategory='shape')
+                            for i, n, _ in CATEGORIES])
+
+
+def make_coco_shapes(root: str,
+                     num_train: int = 8,
+                     num_val: int = 4,
+                     image_size: int = 96,
+                     max_shapes: int = 3,
+                     seed: int = 0) -> Dict[str, int]:
+    """Write the dataset under ``root`` (absent or empty) atomically.
+
+    Overlapping shapes occlude each other, like real objects; masks stay
+    the full polygons. Returns the number of images per split.
+    """
+    if min(num_train, num_val, max_shapes) < 1 or image_size < 32:
+        raise ValueError(
+            f'Need num_train, num_val, max_shapes >= 1 and image_size >= 32; '
+            f'got {num_train}, {num_val}, {max_shapes}, {image_size}.')
+    rng = np.random.default_rng(seed)
+    counts = dict(train=num_train, val=num_val)
+    with staged_directory(root) as staging:
+        os.makedirs(os.path.join(staging, 'annotations'))
+        first_id = 1
+        for split, count in counts.items():
+            folder = os.path.join(staging, f'{split}2017')
+            os.makedirs(folder)
+            coco = _split(count, first_id, image_size, max_shapes, folder, rng)
+            first_id += count
+            with open(os.path.join(staging, 'annotations',
+                                   f'instances_{split}2017.json'), 'w') as f:
+                json.dump(coco, f)
+    return counts

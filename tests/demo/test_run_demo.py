@@ -1,0 +1,60 @@
+"""tools/run_demo.py end to end with the smallest settings."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+SMALLEST = ['--epochs', '1', '--det-iters', '2', '--seg-iters', '2',
+            '--imbalance-ratio', '10']
+
+
+def _run_demo(work_dir, *extra):
+    return subprocess.run(
+        [sys.executable, 'tools/run_demo.py', '--work-dir', str(work_dir),
+         *SMALLEST, *extra],
+        cwd=REPO, capture_output=True, text=True)
+
+
+@pytest.mark.slow
+def test_demo_smallest_settings(tmp_path):
+    work_dir = tmp_path / 'demo'
+    done = _run_demo(work_dir)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+
+    with open(work_dir / 'results.json') as f:
+        results = json.load(f)
+    stages = results['stages']
+    assert results['settings']['epochs'] == 1
+    scores = stages['evaluation']['scores']
+    for head in ('FC', 'EBV'):
+        assert 0 <= scores[head]['top1'] <= 100
+        assert 0 <= scores[head]['tail_top1'] <= 100
+        assert len(scores[head]['per_class_top1']) == 10
+    assert stages['ebvs']['num_vectors'] == 10
+    assert stages['ebvs']['max_abs_cos'] >= stages['ebvs']['bound'] - 1e-6
+    for task in ('det', 'seg'):
+        check = stages[task]['backbone_check']
+        assert check['matched'] == check['total'] > 0
+        assert stages[task]['last_loss'] is not None
+        assert stages[task]['metrics'], f'{task}: no metric was recorded'
+    table = (work_dir / 'results.md').read_text()
+    assert '| EBV |' in table and '| FC |' in table
+    for name in ('training_curves', 'transfer_curves', 'ebv_angles', 'cka'):
+        with Image.open(work_dir / 'analysis' / f'{name}.png') as image:
+            assert image.size[0] > 300
+    with open(work_dir / 'analysis' / 'cka.json') as f:
+        assert set(json.load(f)['cka']) == {'FC', 'EBV', 'FC vs EBV'}
+
+    again = _run_demo(work_dir)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count('done before, reusing') == 9
+    assert 'tools/train.py' not in again.stdout
+
+    other = _run_demo(work_dir, '--ebv-dim', '10')
+    assert other.returncode != 0
+    assert 'other settings' in other.stderr
