@@ -71,9 +71,9 @@ if [[ ! -f "$STAMP" ]]; then
 fi
 
 # Point the (cheap) editable install at this checkout, unless it already is.
-if [[ "$("$VENV/bin/python" -c 'import mmebv, os; print(os.path.dirname(os.path.dirname(mmebv.__file__)))' 2>/dev/null)" != "$ROOT" ]]; then
+if [[ "$("$VENV/bin/python" -I -c 'import mmebv, os; print(os.path.dirname(os.path.dirname(mmebv.__file__)))' 2>/dev/null)" != "$ROOT" ]]; then
   log "installing mmebv from $ROOT (editable)"
-  "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
+  "${PIP[@]}" install -q --no-deps -e "$ROOT"
 fi
 ln -sfn "$VENV" "$ROOT/.venv"
 log "ready: $VENV (linked as .venv)"

@@ -20,19 +20,21 @@ def load_config(config: str, cfg_options: Optional[dict] = None):
 
 
 def build_model(cfg, checkpoint: Optional[str] = None) -> nn.Module:
-    """The model of ``cfg`` in eval mode, with ``checkpoint`` loaded
-    strictly (every key must match) when given, else ``init_weights()``."""
-    import mmebv  # noqa: F401  (registers mmebv modules, checkpoint types)
+    """The model of ``cfg`` in eval mode, with the tensors of
+    ``checkpoint`` loaded strictly (every key must match; the file's other
+    objects are never unpickled) when given, else ``init_weights()``."""
+    import mmebv  # noqa: F401  (registers mmebv modules)
     from mmengine.registry import MODELS, init_default_scope
-    from mmengine.runner import load_checkpoint
+
+    from mmebv.cls.checkpoint_io import restricted_torch_load, unwrap_state_dict
 
     init_default_scope(cfg.get('default_scope', 'mmengine'))
     model = MODELS.build(cfg.model)
     if checkpoint is None:
         model.init_weights()
     else:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
-                        logger='silent')
+        state_dict, _ = unwrap_state_dict(restricted_torch_load(checkpoint))
+        model.load_state_dict(state_dict, strict=True)
     return model.eval()
 
 

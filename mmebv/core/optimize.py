@@ -22,6 +22,10 @@ from .bounds import default_block_rows
 
 #: Largest exponent used in the p-norm weights (exp(80) fits in float32).
 MAX_LOG_WEIGHT = 80.0
+#: Pairs weighing less than exp(-WEIGHT_RANGE) of the reference are dropped.
+WEIGHT_RANGE = 30.0
+#: From this p on, only pairs within WEIGHT_RANGE are kept (sparse products).
+SPARSE_MIN_P = 64.0
 
 
 @dataclass
@@ -32,6 +36,11 @@ class PassResult:
     direction: Optional[Tensor]
 
 
+def _sparse(rows: Tensor, cols: Tensor, values: Tensor, shape: tuple) -> Tensor:
+    return torch.sparse_coo_tensor(torch.stack([rows, cols]), values, shape,
+                                   check_invariants=False).coalesce()
+
+
 @torch.no_grad()
 def coherence_pass(x: Tensor, p: float, reference: float, num_fixed: int = 0,
                    with_direction: bool = True,
@@ -40,33 +49,54 @@ def coherence_pass(x: Tensor, p: float, reference: float, num_fixed: int = 0,
 
     Pairs among the first ``num_fixed`` rows are frozen and left out. The
     direction is the Riemannian gradient of sum_{i<j} (|g_ij|/ref)^p (up to a
-    positive factor) with zero rows for the fixed vectors.
+    positive factor) with zero rows for the fixed vectors. Only the upper
+    triangle is computed; pairs whose weight is below exp(-WEIGHT_RANGE) of
+    the reference are dropped, and a sparse product is used when few remain.
     """
     num = x.shape[0]
     rows = block_rows or default_block_rows(num)
     log_ref = math.log(reference)
+    cutoff = reference * math.exp(-WEIGHT_RANGE / p)
     direction = torch.zeros_like(x) if with_direction else None
     max_abs = 0.0
-    log_terms = []
-    for start in range(0, num, rows):
+    log_terms = [torch.tensor(-math.inf, dtype=torch.float64,
+                              device=x.device)]
+    for start in range(0, num - 1, rows):
         stop = min(start + rows, num)
-        gram = x[start:stop] @ x.t()
-        index = torch.arange(start, stop, device=x.device)
-        gram[index - start, index] = 0.0
+        gram = x[start:stop] @ x[start:].t()
+        gram[:, :stop - start].triu_(1)
         if start < num_fixed:
-            gram[:num_fixed - start, :num_fixed] = 0.0
+            gram[:num_fixed - start, :num_fixed - start] = 0.0
         abs_gram = gram.abs()
         max_abs = max(max_abs, float(abs_gram.max()))
-        log_w = p * (torch.log(abs_gram.clamp_min(1e-30)) - log_ref)
-        log_w.clamp_(max=MAX_LOG_WEIGHT)
-        log_terms.append(torch.logsumexp(log_w.flatten(), 0))
+        if p < SPARSE_MIN_P:
+            # d/dg (|g|/ref)^p is proportional to (|g|/ref)^(p-1) sign(g)
+            ratio = abs_gram.mul_(1 / reference)
+            scaled = ratio.pow(p - 1)
+            total = torch.dot(scaled.flatten(), ratio.flatten())
+            log_terms.append(torch.log(total.double()))
+            if with_direction:
+                weights = scaled.copysign_(gram)
+                direction[start:stop] += weights @ x[start:]
+                direction[start:] += weights.t() @ x[start:stop]
+            continue
+        r, c = (abs_gram > cutoff).nonzero(as_tuple=True)
+        if r.numel() == 0:
+            continue
+        values = gram[r, c]
+        log_w = (p * (torch.log(values.abs()) - log_ref)).clamp_(
+            max=MAX_LOG_WEIGHT)
+        log_terms.append(torch.logsumexp(log_w, 0).double())
         if with_direction:
-            weights = torch.exp(log_w).mul_(gram.sign())
-            direction[start:stop] = weights @ x
+            weights = torch.exp(log_w) / values * reference
+            shape = (stop - start, num - start)
+            direction[start:stop] += torch.sparse.mm(
+                _sparse(r, c, weights, shape), x[start:])
+            direction[start:] += torch.sparse.mm(
+                _sparse(c, r, weights, shape[::-1]), x[start:stop])
     if with_direction:
         direction -= (direction * x).sum(1, keepdim=True) * x
         direction[:num_fixed] = 0.0
-    # each unordered pair was counted twice; the factor 2 is irrelevant
     log_objective = float(torch.logsumexp(torch.stack(log_terms), 0))
     return PassResult(max_abs, log_objective / p + log_ref, direction)
 
