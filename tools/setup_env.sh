@@ -71,7 +71,10 @@ if [[ ! -f "$STAMP" ]]; then
 fi
 
 # Point the (cheap) editable install at this checkout, unless it already is.
-if [[ "$("$VENV/bin/python" -I -c 'import mmebv, os; print(os.path.dirname(os.path.dirname(mmebv.__file__)))' 2>/dev/null)" != "$ROOT" ]]; then
+INSTALLED_FROM=$("$VENV/bin/python" -I -c 'import importlib.util as u, os
+spec = u.find_spec("mmebv")
+print(os.path.dirname(os.path.dirname(spec.origin)) if spec else "")')
+if [[ "$INSTALLED_FROM" != "$ROOT" ]]; then
   log "installing mmebv from $ROOT (editable)"
   "${PIP[@]}" install -q --no-deps -e "$ROOT"
 fi
