@@ -290,8 +290,10 @@ class Demo:
         checkpoint = self.train(config, name)
         records = read_scalars(self.path(name))
         losses = [r['loss'] for r in records if 'loss' in r]
-        metrics = {k: v for k, v in records[-1].items()
-                   if k.startswith(('coco/', 'mIoU', 'aAcc', 'mAcc'))}
+        evaluations = [{k: v for k, v in r.items()
+                        if k.startswith(('coco/', 'mIoU', 'aAcc', 'mAcc'))}
+                       for r in records]
+        metrics = ([e for e in evaluations if e] or [{}])[-1]
         return dict(config=config, checkpoint=checkpoint,
                     work_dir=self.path(name), backbone_check=loaded,
                     first_loss=losses[0] if losses else None,
@@ -333,13 +335,17 @@ class Demo:
             curves['test top-1 (%)'][head] = scalar_curve(
                 records, 'accuracy/top1')
         path = os.path.join(self.analysis_dir, 'training_curves.png')
-        plot_training_curves(curves, path)
+        plot_training_curves(
+            curves, path, title=f'Long-tailed digits (imbalance ratio '
+            f'{self.args.imbalance_ratio:g}): FC vs EBV head')
         dense = {'training loss': {}}
         for task, label in (('det', 'Mask R-CNN'), ('seg', 'UperNet')):
             records = read_scalars(self.results[task]['work_dir'])
             dense['training loss'][label] = scalar_curve(records, 'loss')
         dense_path = os.path.join(self.analysis_dir, 'transfer_curves.png')
-        plot_training_curves(dense, dense_path, xlabel='iteration')
+        plot_training_curves(
+            dense, dense_path, xlabel='iteration',
+            title='Transfer of the EBV backbone (synthetic shapes)')
         return dict(training_curves=path, transfer_curves=dense_path)
 
     def summarise(self) -> None:
@@ -376,24 +382,25 @@ def _mean(values: List[float]) -> float:
 
 def check_backbone_loaded(model, checkpoint: str) -> dict:
     """Compare the initialised backbone with the converted checkpoint;
-    raise when any tensor differs or is missing."""
+    raise unless every backbone tensor equals the checkpoint's."""
     import torch
 
     saved = torch.load(checkpoint, map_location='cpu',
                        weights_only=True)['state_dict']
+    saved = {k[len('backbone.'):]: v for k, v in saved.items()}
     state = model.backbone.state_dict()
-    mismatched = [
-        k for k, v in saved.items()
-        if k[len('backbone.'):] not in state
-        or not torch.equal(state[k[len('backbone.'):]], v)
-    ]
-    if mismatched:
+    differing = sorted(
+        k for k in set(state) | set(saved)
+        if k not in state or k not in saved
+        or not torch.equal(state[k], saved[k]))
+    if differing:
         raise RuntimeError(
-            f'{len(mismatched)} of {len(saved)} backbone tensors did not load '
-            f'from {checkpoint} (e.g. {mismatched[:3]}); check the '
-            f"backbone's init_cfg (type='Pretrained', prefix='backbone.') "
-            f'and that its architecture matches the classifier.')
-    return dict(matched=len(saved), total=len(saved))
+            f'{len(differing)} backbone tensors are missing or differ from '
+            f'{checkpoint} (e.g. {differing[:3]}): the weights did not load. '
+            f"Check the backbone's init_cfg (type='Pretrained', "
+            f"prefix='backbone.') and that its architecture matches the "
+            f'classifier.')
+    return dict(matched=len(state), total=len(state))
 
 
 def results_markdown(results: Dict[str, dict], settings: dict) -> str:
@@ -437,8 +444,10 @@ def results_markdown(results: Dict[str, dict], settings: dict) -> str:
                      f'{check["total"]} | {loss} | {metrics or "n/a"} | '
                      f'{run["seconds"]:.0f} |')
     diagonal = results['evaluation']['cka_fc_vs_ebv_diagonal']
+    total = sum(stage.get('seconds', 0) for stage in results.values())
     lines += ['', f'CKA FC vs EBV, same block: '
               + ', '.join(f'{v:.2f}' for v in diagonal), '',
+              f'Time of all stages: {total / 60:.1f} min.', '',
               'Plots: analysis/training_curves.png, '
               'analysis/transfer_curves.png, analysis/ebv_angles.png, '
               'analysis/cka.png', '']

@@ -1,4 +1,4 @@
-"""Forward hooks that record layer outputs, and CKA between two models."""
+"""Forward hooks that record layer outputs, and CKA between models."""
 import re
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -54,6 +54,9 @@ def pool_features(output: Tensor, pool: str) -> Tensor:
 class LayerRecorder:
     """Context manager recording pooled outputs of named submodules.
 
+    A layer returning a tuple (such as a Swin stage's ``(x, hw_shape)``) is
+    recorded by its first element.
+
     Args:
         model: The model to hook.
         layer_names: Names from ``model.named_modules()``, in output order.
@@ -78,10 +81,12 @@ class LayerRecorder:
     def _hook(self, name: str) -> Callable:
 
         def record(module: nn.Module, args, output) -> None:
+            if isinstance(output, (tuple, list)) and output:
+                output = output[0]  # e.g. Swin stages return (x, hw_shape)
             if not isinstance(output, Tensor):
                 raise TypeError(
                     f'Layer {name!r} returns {type(output).__name__}, not a '
-                    f'Tensor; choose a layer whose output is one tensor.')
+                    f'Tensor; choose a layer whose output is a tensor.')
             self._outputs[name] = pool_features(output.detach(), self.pool)
 
         return record

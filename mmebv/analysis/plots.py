@@ -135,14 +135,15 @@ def plot_angle_histograms(histograms: Sequence[Tuple[str, AngleHistogram,
 def plot_training_curves(curves: Dict[str, Dict[str, Sequence[Tuple[float,
                                                                    float]]]],
                          path: str,
-                         xlabel: str = 'epoch') -> None:
+                         xlabel: str = 'epoch',
+                         title: Optional[str] = None) -> None:
     """One panel per metric; ``curves[metric][run] = [(x, y), ...]``."""
     metrics = [m for m in curves if any(curves[m].values())]
     if not metrics:
         raise ValueError('No curve has any point to plot.')
     fig, axes = plt.subplots(1, len(metrics),
-                             figsize=(4.8 * len(metrics), 3.8),
-                             squeeze=False)
+                             figsize=(4.8 * len(metrics), 4.0),
+                             squeeze=False, layout='constrained')
     for ax, metric in zip(axes[0], metrics):
         for run, points in curves[metric].items():
             if points:
@@ -154,4 +155,6 @@ def plot_training_curves(curves: Dict[str, Dict[str, Sequence[Tuple[float,
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
     save_figure(fig, path)

@@ -75,6 +75,26 @@ def _drop_zero_columns(ebvs: Tensor) -> Tensor:
     return ebvs[:, nonzero]
 
 
+def lower_triangle_mask(size: int, device: torch.device) -> Tensor:
+    """Boolean (size, size) mask of the diagonal and below."""
+    return torch.ones(size, size, dtype=torch.bool, device=device).tril_()
+
+
+@torch.no_grad()
+def max_abs_cos(ebvs: Tensor, block_rows: Optional[int] = None) -> float:
+    """Max |cos| over pairs of rows of unit-row ``ebvs`` (tiled, upper triangle)."""
+    num = ebvs.shape[0]
+    rows = block_rows or default_block_rows(num)
+    result = 0.0
+    for start in range(0, num - 1, rows):
+        stop = min(start + rows, num)
+        gram = ebvs[start:stop] @ ebvs[start:].t()
+        gram[:, :stop - start].masked_fill_(
+            lower_triangle_mask(stop - start, ebvs.device), 0.0)
+        result = max(result, float(gram.abs().max()))
+    return result
+
+
 @torch.no_grad()
 def coherence_report(ebvs: Tensor,
                      device: Optional[Union[str, torch.device]] = None,

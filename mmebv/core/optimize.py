@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from .bounds import default_block_rows
+from .bounds import lower_triangle_mask, default_block_rows
 
 #: Largest exponent used in the p-norm weights (exp(80) fits in float32).
 MAX_LOG_WEIGHT = 80.0
@@ -26,6 +26,8 @@ MAX_LOG_WEIGHT = 80.0
 WEIGHT_RANGE = 30.0
 #: From this p on, only pairs within WEIGHT_RANGE are kept (sparse products).
 SPARSE_MIN_P = 64.0
+#: Up to this many vectors, every pass is dense (sparse products cost more).
+DENSE_MAX_N = 512
 
 
 @dataclass
@@ -64,12 +66,13 @@ def coherence_pass(x: Tensor, p: float, reference: float, num_fixed: int = 0,
     for start in range(0, num - 1, rows):
         stop = min(start + rows, num)
         gram = x[start:stop] @ x[start:].t()
-        gram[:, :stop - start].triu_(1)
+        gram[:, :stop - start].masked_fill_(
+            lower_triangle_mask(stop - start, x.device), 0.0)
         if start < num_fixed:
             gram[:num_fixed - start, :num_fixed - start] = 0.0
         abs_gram = gram.abs()
         max_abs = max(max_abs, float(abs_gram.max()))
-        if p < SPARSE_MIN_P:
+        if p < SPARSE_MIN_P or num <= DENSE_MAX_N:
             # d/dg (|g|/ref)^p is proportional to (|g|/ref)^(p-1) sign(g)
             ratio = abs_gram.mul_(1 / reference)
             scaled = ratio.pow(p - 1)
@@ -107,15 +110,15 @@ def minimize_coherence(x: Tensor,
                        target: float = 0.0,
                        max_steps: int = 1000,
                        time_limit: Optional[float] = None,
-                       p_start: float = 16.0,
+                       p_start: float = 4.0,
                        p_max: float = 4096.0,
                        step_start: float = 0.05,
-                       patience: int = 10,
+                       patience: int = 30,
                        p_factor: float = 2.0,
-                       momentum: float = 0.0,
+                       momentum: float = 0.9,
                        min_gain: float = 1e-3,
                        progress: bool = False) -> tuple:
-    """Lower the max |cos| of the rows of ``x`` (unit rows) in place of a copy.
+    """Lower the max |cos| of the unit rows of ``x`` (works on a copy).
 
     Stops when the max |cos| over free pairs is <= ``target``, after
     ``max_steps`` passes, after ``time_limit`` seconds, or when the step
@@ -125,8 +128,9 @@ def minimize_coherence(x: Tensor,
     deadline = None if time_limit is None else time.monotonic() + time_limit
     x = x.clone()
     p = p_start
-    current = coherence_pass(x, p, 1.0, num_fixed)
-    reference = current.max_abs_cos
+    reference = coherence_pass(x, p, 1.0, num_fixed, False).max_abs_cos
+    if reference <= target or reference == 0:
+        return x, reference
     current = coherence_pass(x, p, reference, num_fixed)
     best_x, best_mu = x.clone(), current.max_abs_cos
     step = step_start
@@ -146,6 +150,7 @@ def minimize_coherence(x: Tensor,
         else:
             velocity = grad
         trial = torch.nn.functional.normalize(x - step * velocity, dim=1)
+        trial[:num_fixed] = x[:num_fixed]
         result = coherence_pass(trial, p, reference, num_fixed)
         since_best += 1
         if result.max_abs_cos < best_mu * (1 - min_gain):
@@ -167,6 +172,7 @@ def minimize_coherence(x: Tensor,
             p = min(p * p_factor, p_max)
             step = max(step, 1e-3)
             since_best = 0
+            velocity = None
             reference = current.max_abs_cos
             current = coherence_pass(x, p, reference, num_fixed)
     bar.close()

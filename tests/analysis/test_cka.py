@@ -3,9 +3,9 @@ import pytest
 import torch
 from torch import nn
 
-from mmebv.analysis import (MinibatchCKA, linear_cka, layerwise_cka,
-                            pairwise_angle_histogram, select_layers,
-                            unbiased_hsic)
+from mmebv.analysis import (LayerRecorder, MinibatchCKA, layerwise_cka,
+                            linear_cka, pairwise_angle_histogram,
+                            select_layers, unbiased_hsic)
 
 
 def _random_orthogonal(dim: int, generator: torch.Generator) -> torch.Tensor:
@@ -138,6 +138,26 @@ def test_layerwise_cka_hooks_real_layers():
     assert not torch.allclose(flat, alone)
     with pytest.raises(ValueError, match='No module'):
         select_layers(net_a, 'backbone.layer9')
+
+
+class _TupleStage(nn.Module):
+    """Returns (x, shape) like a Swin stage."""
+
+    def forward(self, x):
+        return x * 2, x.shape[-2:]
+
+
+def test_recorder_takes_first_element_of_tuple_outputs():
+    net = nn.Sequential(nn.Conv2d(1, 3, 1))
+    net.add_module('stage', _TupleStage())
+    batch = torch.randn(5, 1, 4, 4)
+    with LayerRecorder(net, ['stage'], pool='flatten') as recorder:
+        net(batch)
+        (feature, ) = recorder.pop()
+    assert torch.allclose(feature, (net[0](batch) * 2).reshape(5, -1))
+    with LayerRecorder(net, ['0']) as recorder:
+        with pytest.raises(RuntimeError, match='did not run'):
+            recorder.pop()
 
 
 def test_angle_histogram_counts_every_pair():

@@ -131,16 +131,18 @@ def tiny_mask_rcnn_config(path: Path, coco_root: Path, backbone: Path,
 
 def tiny_seg_config(path: Path, ade_root: Path, backbone: Path,
                     base: str = 'upernet_r18_ebv_ade20k.py',
-                    extra: str = '') -> Path:
-    """Our ADE20K config on the synthetic set: 64 px crops, 4 iterations
-    with validation (mIoU) at the end; ``extra`` config text is appended."""
+                    model: str = '') -> Path:
+    """Our ADE20K config on the synthetic set: ResNet-18 backbone from
+    ``backbone``, 64 px crops, 4 iterations
+    with validation (mIoU) at the end; ``model`` adds ``model`` entries."""
     return write_config(path, f"""
         _base_ = '{CONFIGS / base}'
         data_root = '{ade_root}'
         crop_size = (64, 64)
         model = dict(
             data_preprocessor=dict(size=crop_size),
-            backbone=dict(init_cfg=dict(checkpoint='{backbone}')))
+            backbone=dict(depth=18, init_cfg=dict(checkpoint='{backbone}')),
+            {model})
         train_pipeline = [
             dict(type='LoadImageFromFile'),
             dict(type='LoadAnnotations', reduce_zero_label=True),
@@ -171,7 +173,7 @@ def tiny_seg_config(path: Path, ade_root: Path, backbone: Path,
         default_hooks = dict(
             logger=dict(interval=1), checkpoint=dict(interval=4),
             visualization=dict(draw=False))
-        """ + textwrap.dedent(extra))
+        """)
 
 
 # Fixtures (imported by tests/dense/conftest.py and tests/tools/conftest.py).

@@ -1,0 +1,66 @@
+"""The demo's check that a transferred backbone really holds its weights."""
+import os
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, 'tools'))
+
+from run_demo import check_backbone_loaded, parse_args  # noqa: E402
+
+RESNET = dict(depth=18, stem_channels=16, base_channels=16,
+              out_indices=(0, 1, 2, 3))
+
+
+class _Detector(nn.Module):
+    """Holds an mmdet ResNet as ``backbone``, as every mmdet detector."""
+
+    def __init__(self, init_cfg=None):
+        super().__init__()
+        from mmdet.models.backbones import ResNet
+        self.backbone = ResNet(**RESNET, init_cfg=init_cfg)
+
+
+@pytest.fixture
+def pretrained(tmp_path):
+    from mmpretrain.models.backbones import ResNet
+    torch.manual_seed(0)
+    backbone = ResNet(**RESNET)
+    for module in backbone.modules():  # make BN statistics non-trivial too
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.uniform_()
+    path = str(tmp_path / 'backbone.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in
+                               backbone.state_dict().items()}}, path)
+    return path
+
+
+def test_mmpretrain_backbone_loads_into_mmdet(pretrained):
+    detector = _Detector(dict(type='Pretrained', checkpoint=pretrained,
+                              prefix='backbone.'))
+    detector.backbone.init_weights()
+    result = check_backbone_loaded(detector, pretrained)
+    assert result['matched'] == result['total'] == len(
+        detector.backbone.state_dict())
+
+
+def test_unloaded_backbone_is_caught(pretrained):
+    detector = _Detector()
+    detector.backbone.init_weights()
+    with pytest.raises(RuntimeError, match='did not load'):
+        check_backbone_loaded(detector, pretrained)
+
+
+def test_parse_args_presets_and_errors():
+    quick, full = parse_args([]), parse_args(['--full'])
+    assert (quick.epochs, quick.det_iters) == (30, 20)
+    assert (full.epochs, full.det_iters) == (100, 300)
+    assert parse_args(['--full', '--epochs', '3']).epochs == 3
+    with pytest.raises(SystemExit):
+        parse_args(['--epochs', '0'])
+    with pytest.raises(SystemExit):
+        parse_args(['--imbalance-ratio', '0.5'])

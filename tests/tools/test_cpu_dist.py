@@ -1,0 +1,67 @@
+"""mmebv.engine.dist: the CPU (gloo) distributed set-up used by the tools."""
+import pytest
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+from mmengine.registry import MODEL_WRAPPERS
+from torch import nn
+
+from mmebv.engine.dist import CPUDistributedDataParallel, setup_cpu_distributed
+
+from dense_helpers import REPO
+
+needs_cpu_only = pytest.mark.skipif(torch.cuda.is_available(),
+                                    reason='the CPU path is for no-CUDA runs')
+
+
+def test_no_launcher_is_a_no_op():
+    cfg = Config(dict(model=dict()))
+    assert not setup_cpu_distributed(cfg, 'none')
+    assert 'model_wrapper_cfg' not in cfg
+    assert not torch_dist.is_initialized()
+
+
+@needs_cpu_only
+def test_unsupported_setups_are_rejected():
+    with pytest.raises(ValueError, match='--launcher pytorch'):
+        setup_cpu_distributed(Config(), 'slurm')
+    cfg = Config(dict(model_wrapper_cfg=dict(type='MMFullyShardedDataParallel')))
+    with pytest.raises(ValueError, match='cannot run on CPU'):
+        setup_cpu_distributed(cfg, 'pytorch')
+    assert not torch_dist.is_initialized()
+
+
+@needs_cpu_only
+def test_gloo_group_and_cpu_wrapper(monkeypatch, tmp_path):
+    for key, value in dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+                           MASTER_ADDR='127.0.0.1', MASTER_PORT='0').items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv('TORCHELASTIC_USE_AGENT_STORE', 'False')
+    cfg = Config(dict(find_unused_parameters=True,
+                      model_wrapper_cfg=dict(broadcast_buffers=True)))
+    try:
+        assert setup_cpu_distributed(cfg, 'pytorch')
+        assert torch_dist.get_backend() == 'gloo'
+        assert cfg.model_wrapper_cfg == dict(
+            type='CPUDistributedDataParallel', broadcast_buffers=True,
+            find_unused_parameters=True)
+        model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.SyncBatchNorm(4))
+        # What Runner.wrap_model does for DDP types: device_ids=[LOCAL_RANK].
+        wrapped = MODEL_WRAPPERS.build(
+            dict(cfg.model_wrapper_cfg),
+            default_args=dict(module=model, device_ids=[0]))
+        assert isinstance(wrapped, CPUDistributedDataParallel)
+        assert wrapped.device_ids is None
+        assert not any(isinstance(m, nn.SyncBatchNorm)
+                       for m in wrapped.module.modules())
+        wrapped(torch.randn(2, 3, 4, 4)).sum().backward()
+        assert wrapped.module[0].weight.grad is not None
+    finally:
+        if torch_dist.is_initialized():
+            torch_dist.destroy_process_group()
+
+
+def test_shell_scripts_are_executable():
+    for name in ('dist_train.sh', 'dist_test.sh'):
+        path = REPO / 'tools' / name
+        assert path.stat().st_mode & 0o111, name
