@@ -1,5 +1,6 @@
-# Mask R-CNN ResNet-50, 1x, COCO: EBV-pretrained backbone with the upstream FC RoI
-# heads (isolates the backbone's effect; compare mask_rcnn_r50_fc_coco.py, mask_rcnn_r50_ebv_coco.py).
+# Mask R-CNN ResNet-50, 1x, COCO: EBV-pretrained backbone with the upstream
+# FC RoI heads (isolates the backbone's effect; compare
+# mask_rcnn_r50_fc_coco.py, mask_rcnn_r50_ebv_coco.py).
 _base_ = './mask_rcnn_r50_ebv_coco.py'
 
 model = dict(

@@ -1,6 +1,7 @@
-# Mask R-CNN ResNet-50, 3x multi-scale poly, COCO, EBV all the way: EBV-pretrained backbone and EBV
-# RoI heads (mask_rcnn_r50_ebv-heads_ms-poly-3x_coco.py). 8 GPUs x 2 images.
-# The EBV-pretrained backbone: a classifier trained with configs/ebv_pretrain/
+# Mask R-CNN ResNet-50, 3x multi-scale poly, COCO, EBV all the way:
+# EBV-pretrained backbone and EBV RoI heads
+# (mask_rcnn_r50_ebv-heads_ms-poly-3x_coco.py). 8 GPUs x 2 images. The
+# EBV-pretrained backbone: a classifier trained with configs/ebv_pretrain/
 # and converted by tools/model_converters/ebv_to_backbone.py.
 _base_ = './mask_rcnn_r50_ebv-heads_ms-poly-3x_coco.py'
 

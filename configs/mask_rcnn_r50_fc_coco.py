@@ -1,3 +1,3 @@
-# Mask R-CNN ResNet-50, 1x, COCO: the upstream FC baseline (mmdet model zoo box /
-# mask AP 38.2 / 34.7), unchanged; 8 GPUs x 2 images.
+# Mask R-CNN ResNet-50, 1x, COCO: the upstream FC baseline (mmdet model zoo
+# box / mask AP 38.2 / 34.7), unchanged; 8 GPUs x 2 images.
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'

@@ -1,9 +1,10 @@
-# Mask R-CNN Swin-T, 1x, COCO, with EBV RoI heads on the ImageNet (FC) backbone
-# of the upstream config: the authors' setting (box / mask AP 42.8 / 39.4; FC
-# baseline 42.7 / 39.3: mask_rcnn_swin_t_fc_coco.py). 8 GPUs x 2 images.
-# Box classifier: linear layer to d = 81, cosine against 81 EBVs (80 classes +
-# background) / tau 0.07. Mask predictor: 1x1 conv, per-pixel cosine against
-# 80 EBVs / tau, sigmoid mask loss. (ebv_dim defaults to the number of outputs.)
+# Mask R-CNN Swin-T, 1x, COCO, with EBV RoI heads on the ImageNet (FC)
+# backbone of the upstream config: the authors' setting (box / mask AP 42.8 /
+# 39.4; FC baseline 42.7 / 39.3: mask_rcnn_swin_t_fc_coco.py). 8 GPUs x 2
+# images. Box classifier: linear layer to d = 81, cosine against 81 EBVs (80
+# classes + background) / tau 0.07. Mask predictor: 1x1 conv, per-pixel
+# cosine against 80 EBVs / tau, sigmoid mask loss. (ebv_dim defaults to the
+# number of outputs.)
 _base_ = './mask_rcnn_swin_t_fc_coco.py'
 custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
 

@@ -1,3 +1,3 @@
-# UperNet ResNet-18, 80k, ADE20K: the upstream FC baseline (mmseg model zoo mIoU 38.76),
-# unchanged; 4 GPUs x 4 images.
+# UperNet ResNet-18, 80k, ADE20K: the upstream FC baseline (mmseg model zoo
+# mIoU 38.76), unchanged; 4 GPUs x 4 images.
 _base_ = 'mmseg::upernet/upernet_r18_4xb4-80k_ade20k-512x512.py'

@@ -1,5 +1,6 @@
-# UperNet ResNet-50, 160k, ADE20K: EBV-pretrained backbone with the upstream FC heads
-# (isolates the backbone's effect; compare upernet_r50_fc_ade20k.py, upernet_r50_ebv_ade20k.py).
+# UperNet ResNet-50, 160k, ADE20K: EBV-pretrained backbone with the upstream
+# FC heads (isolates the backbone's effect; compare upernet_r50_fc_ade20k.py,
+# upernet_r50_ebv_ade20k.py).
 _base_ = './upernet_r50_ebv_ade20k.py'
 
 model = dict(

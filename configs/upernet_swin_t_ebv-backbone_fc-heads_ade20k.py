@@ -1,5 +1,6 @@
-# UperNet Swin-T, 160k, ADE20K: EBV-pretrained backbone with the upstream FC heads
-# (isolates the backbone's effect; compare upernet_swin_t_fc_ade20k.py, upernet_swin_t_ebv_ade20k.py).
+# UperNet Swin-T, 160k, ADE20K: EBV-pretrained backbone with the upstream FC
+# heads (isolates the backbone's effect; compare upernet_swin_t_fc_ade20k.py,
+# upernet_swin_t_ebv_ade20k.py).
 _base_ = './upernet_swin_t_ebv_ade20k.py'
 
 model = dict(

@@ -1,7 +1,7 @@
-# UperNet Swin-T, 160k, ADE20K, EBV all the way: EBV-pretrained backbone and EBV heads.
-# Batch: 8 GPUs x 2 images, as upstream.
-# The EBV-pretrained backbone: a classifier trained with configs/ebv_pretrain/
-# and converted by tools/model_converters/ebv_to_backbone.py.
+# UperNet Swin-T, 160k, ADE20K, EBV all the way: EBV-pretrained backbone and
+# EBV heads. Batch: 8 GPUs x 2 images, as upstream. The EBV-pretrained
+# backbone: a classifier trained with configs/ebv_pretrain/ and converted by
+# tools/model_converters/ebv_to_backbone.py.
 _base_ = './upernet_swin_t_ebv-heads_ade20k.py'
 
 ebv_backbone = 'work_dirs/ebv_pretrain/swin-t_ebv_backbone.pth'

@@ -206,8 +206,10 @@ class Demo:
             'randomness.seed': self.args.seed,
         })
         if head == 'EBV':
-            options.update({'model.head.ebv_file': self.results['ebvs']['file'],
-                            'model.head.ebv_dim': self.args.ebv_dim})
+            options.update({
+                'model.head.ebv_file': self.results['ebvs']['file'],
+                'model.head.ebv_dim': self.args.ebv_dim,
+            })
         name = f'cls_{head.lower()}'
         config = self.write_config(CLS_CONFIGS[head], name, options)
         checkpoint = self.train(config, name)
@@ -275,6 +277,7 @@ class Demo:
             'train_cfg.max_iters': iters,
             'train_cfg.val_interval': iters,
             'default_hooks.checkpoint.interval': iters,
+            'default_hooks.logger.interval': min(10, max(1, iters // 10)),
             'randomness.seed': self.args.seed,
         }
         options.update(self.write_dense_data(task))

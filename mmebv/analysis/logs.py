@@ -1,4 +1,4 @@
-"""Read mmengine's scalar logs (``<work_dir>/<timestamp>/vis_data/scalars.json``)."""
+"""Read mmengine's scalar logs (``<work_dir>/*/vis_data/scalars.json``)."""
 import glob
 import json
 import os

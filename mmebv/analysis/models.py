@@ -26,7 +26,8 @@ def build_model(cfg, checkpoint: Optional[str] = None) -> nn.Module:
     import mmebv  # noqa: F401  (registers mmebv modules)
     from mmengine.registry import MODELS, init_default_scope
 
-    from mmebv.cls.checkpoint_io import restricted_torch_load, unwrap_state_dict
+    from mmebv.cls.checkpoint_io import (restricted_torch_load,
+                                         unwrap_state_dict)
 
     init_default_scope(cfg.get('default_scope', 'mmengine'))
     model = MODELS.build(cfg.model)

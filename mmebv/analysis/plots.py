@@ -1,4 +1,4 @@
-"""Figures of the analysis tools (matplotlib, Agg backend), saved atomically."""
+"""Figures of the analysis tools (matplotlib, Agg), saved atomically."""
 import io
 import math
 from dataclasses import dataclass

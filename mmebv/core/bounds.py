@@ -104,8 +104,9 @@ def coherence_report(ebvs: Tensor,
     Rows are normalised first. The work is tiled over blocks of rows against
     the rows after them (the upper triangle only), so memory stays at one
     ``block_rows x N`` tile: N = 100,000 works on CPU or CUDA (``device``).
-    The 99.9th percentile of |cos| comes from a fixed histogram of
-    :data:`PERCENTILE_BINS` bins over [0, 1] (bin upper edge, error <= 1e-5).
+    The 99.9th percentile of |cos| (nearest-rank definition) comes from a
+    fixed histogram of :data:`PERCENTILE_BINS` bins over [0, 1]: it is the
+    upper edge of the bin holding it, so it is exact to within 1e-5.
     """
     if ebvs.dim() != 2 or ebvs.shape[0] < 2:
         raise ValueError(f'Expected an (N, d) tensor with N >= 2, got shape '

@@ -11,6 +11,7 @@ Determinism: the random start is drawn on CPU from ``seed``, so the same
 arguments give the same bytes on the same device and machine, as long as the
 run ends by target or step budget rather than by ``time_limit``.
 """
+import contextlib
 import math
 import time
 import warnings
@@ -29,9 +30,11 @@ METHODS = ('auto', 'paper')
 #: Default optimiser budget, in units of N^2 d multiply-adds (~passes x cost).
 DEFAULT_WORK = 4e11
 #: Pass budget bounds when neither ``max_steps`` nor the work budget decides.
-MIN_STEPS, MAX_STEPS = 200, 3000
+MIN_STEPS, MAX_STEPS = 200, 1000
 #: Tiny problems (N^2 d below RESTART_WORK) get up to MAX_RESTARTS restarts.
-RESTART_WORK, MAX_RESTARTS = 2e5, 8
+RESTART_WORK, MAX_RESTARTS = 2e5, 6
+#: Below this N^2 d the optimiser runs on one thread (overhead dominates).
+SINGLE_THREAD_WORK = 1e7
 #: Slack when comparing a max |cos| with a target (float32 rounding).
 TARGET_SLACK = 1e-6
 
@@ -40,6 +43,18 @@ def default_steps(num_vectors: int, dim: int) -> int:
     """Deterministic pass budget of the optimiser for an N x d problem."""
     work = DEFAULT_WORK / (num_vectors * num_vectors * dim)
     return int(min(MAX_STEPS, max(MIN_STEPS, work)))
+
+
+@contextlib.contextmanager
+def _threads_for(work: float):
+    """One intra-op thread for tiny problems, where threads only add cost."""
+    previous = torch.get_num_threads()
+    if work < SINGLE_THREAD_WORK:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def default_restarts(num_vectors: int, dim: int) -> int:
@@ -149,6 +164,7 @@ def generate_ebvs(num_vectors: int,
     device = torch.device(device)
     if method == 'paper':
         target = PAPER_ALPHA if alpha is None else alpha
+        check_alpha(target, num_vectors, dim)
         ebvs = paper_ebvs(num_vectors, dim, target, generator, device,
                           time_limit, max_steps, progress).cpu()
         if num_vectors > 1:
@@ -168,9 +184,10 @@ def generate_ebvs(num_vectors: int,
         start = torch.randn(num_vectors, dim, generator=generator)
         start = torch.nn.functional.normalize(start.to(device), dim=1)
         left = None if deadline is None else deadline - time.monotonic()
-        found, found_mu = minimize_coherence(
-            start, target=target, max_steps=steps, time_limit=left,
-            progress=progress)
+        with _threads_for(num_vectors * num_vectors * dim):
+            found, found_mu = minimize_coherence(
+                start, target=target, max_steps=steps, time_limit=left,
+                progress=progress)
         if found_mu < mu:
             best, mu = found, found_mu
         if mu <= target + TARGET_SLACK or (left is not None and
@@ -234,9 +251,10 @@ def extend_ebvs(ebvs: Tensor,
     start[:old_n] = ebvs.to(device)
     target = lower_bound(num_vectors, dim) if alpha is None else alpha
     steps = default_steps(num_vectors, dim) if max_steps is None else max_steps
-    best, mu = minimize_coherence(start, num_fixed=old_n, target=target,
-                                  max_steps=steps, time_limit=time_limit,
-                                  progress=progress)
+    with _threads_for(num_vectors * num_vectors * dim):
+        best, mu = minimize_coherence(start, num_fixed=old_n, target=target,
+                                      max_steps=steps, time_limit=time_limit,
+                                      progress=progress)
     best = best.cpu()
     best[:old_n] = ebvs
     _warn_if_missed(max(mu, max_abs_cos(ebvs) if old_n > 1 else 0.0), alpha)

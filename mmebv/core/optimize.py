@@ -166,7 +166,7 @@ def minimize_coherence(x: Tensor,
             velocity = None
         if since_best >= patience or step < 1e-7:
             if p >= p_max:
-                if step < 1e-7 or since_best >= 4 * patience:
+                if step < 1e-7 or since_best >= 2 * patience:
                     break
                 continue
             p = min(p * p_factor, p_max)

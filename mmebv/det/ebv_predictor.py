@@ -110,7 +110,6 @@ class EBVHeadMixin:
                 f'channel; EBVs need one vector per class. Class-agnostic '
                 f'masks and single-channel binary segmentation are not '
                 f'supported: use the upstream head, or per-class outputs.')
-        self.ebv_dim = out_channels if ebv_dim is None else ebv_dim
         setattr(
             self, self.ebv_layer,
             EBVPredictor(

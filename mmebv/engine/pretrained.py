@@ -39,8 +39,8 @@ class PretrainedLoadReport:
     unexpected: List[str] = field(default_factory=list)
 
 
-def load_prefixed_state_dict(checkpoint: str,
-                             prefix: Optional[str] = None) -> Dict[str, Tensor]:
+def load_prefixed_state_dict(
+        checkpoint: str, prefix: Optional[str] = None) -> Dict[str, Tensor]:
     """The tensors of ``checkpoint`` (``state_dict`` if present) under
     ``prefix`` with the prefix removed; raises if there are none."""
     loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
@@ -73,7 +73,8 @@ def compare_with_checkpoint(module: nn.Module,
     expected = load_prefixed_state_dict(checkpoint, prefix)
     report = PretrainedLoadReport(checkpoint, 0.0)
     total = loaded_elements = 0
-    for key, value in module.state_dict().items():
+    state = module.state_dict()
+    for key, value in state.items():
         total += value.numel()
         if key not in expected:
             report.missing.append(key)
@@ -87,8 +88,7 @@ def compare_with_checkpoint(module: nn.Module,
         else:
             report.loaded.append(key)
             loaded_elements += value.numel()
-    own_keys = set(module.state_dict())
-    report.unexpected = [key for key in expected if key not in own_keys]
+    report.unexpected = [key for key in expected if key not in state]
     report.loaded_fraction = loaded_elements / max(total, 1)
     return report
 
@@ -118,8 +118,9 @@ def check_pretrained_loaded(module: nn.Module,
             f'checkpoint keys unused [{head(report.unexpected)}]. The '
             f'checkpoint must come from the same backbone architecture '
             f'(tools/model_converters/ebv_to_backbone.py writes '
-            f'"backbone."-prefixed keys), and the backbone type must honour '
-            f'init_cfg.prefix (e.g. use mmpretrain.SwinTransformer).')
+            f'"backbone."-prefixed keys), the backbone type must honour '
+            f'init_cfg.prefix (e.g. use mmpretrain.SwinTransformer), and '
+            f'nothing may re-initialise loaded weights (values that differ).')
     return report
 
 
@@ -175,7 +176,8 @@ class PretrainedCheckHook(Hook):
                 module, init_cfg['checkpoint'], init_cfg.get('prefix'),
                 self.min_loaded, name)
             print_log(
-                f'PretrainedCheckHook: {name} holds {report.loaded_fraction:.2%}'
-                f' of its state from {report.checkpoint!r} '
-                f'({len(report.missing)} keys not in the checkpoint).',
+                f'PretrainedCheckHook: {name} holds '
+                f'{report.loaded_fraction:.2%} of its state from '
+                f'{report.checkpoint!r} ({len(report.missing)} keys not in '
+                f'the checkpoint).',
                 logger='current')

@@ -24,7 +24,7 @@ class EBVUPerHead(EBVDecodeHeadMixin, UPerHead):
 
 @MODELS.register_module()
 class EBVFCNHead(EBVDecodeHeadMixin, FCNHead):
-    """``FCNHead`` (e.g. the auxiliary head) with an EBV per-pixel classifier."""
+    """``FCNHead`` (e.g. auxiliary) with an EBV per-pixel classifier."""
 
 
 @MODELS.register_module()

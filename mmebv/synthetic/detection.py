@@ -57,7 +57,8 @@ def random_polygon(shape: str, image_size: int,
     points = []
     for k in range(corners):
         angle = start + 2 * math.pi * k / corners
-        points += [cx + radius * math.cos(angle), cy + radius * math.sin(angle)]
+        points += [cx + radius * math.cos(angle),
+                   cy + radius * math.sin(angle)]
     return [round(p, 2) for p in points]
 
 
@@ -69,7 +70,8 @@ def noisy_background(image_size: int, rng: np.random.Generator) -> Image.Image:
 
 def _polygon_area(poly: Sequence[float]) -> float:
     xs, ys = np.asarray(poly[0::2]), np.asarray(poly[1::2])
-    return float(abs(np.dot(xs, np.roll(ys, 1)) - np.dot(ys, np.roll(xs, 1))) / 2)
+    twice_area = np.dot(xs, np.roll(ys, 1)) - np.dot(ys, np.roll(xs, 1))
+    return float(abs(twice_area) / 2)
 
 
 def _split(num_images: int, first_id: int, image_size: int, max_shapes: int,

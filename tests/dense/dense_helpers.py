@@ -52,7 +52,7 @@ def convert_to_backbone(classifier: Path, out: Path) -> Path:
 
 
 def backbone_state(path: Path) -> Dict[str, torch.Tensor]:
-    """The converted checkpoint's tensors without their ``backbone.`` prefix."""
+    """The converted checkpoint's tensors, ``backbone.`` prefix removed."""
     state = torch.load(str(path), map_location='cpu',
                        weights_only=True)['state_dict']
     return {k[len('backbone.'):]: v for k, v in state.items()}
@@ -70,7 +70,8 @@ def run(cmd: List[str], env: Optional[dict] = None, timeout: int = 900,
                           text=True)
     if check and proc.returncode != 0:
         raise AssertionError(
-            f'{" ".join(cmd)} exited {proc.returncode}:\n{proc.stdout[-6000:]}')
+            f'{" ".join(cmd)} exited {proc.returncode}:\n'
+            f'{proc.stdout[-6000:]}')
     return proc
 
 
@@ -131,17 +132,19 @@ def tiny_mask_rcnn_config(path: Path, coco_root: Path, backbone: Path,
 
 def tiny_seg_config(path: Path, ade_root: Path, backbone: Path,
                     base: str = 'upernet_r18_ebv_ade20k.py',
-                    model: str = '') -> Path:
-    """Our ADE20K config on the synthetic set: ResNet-18 backbone from
-    ``backbone``, 64 px crops, 4 iterations
-    with validation (mIoU) at the end; ``model`` adds ``model`` entries."""
+                    model: str = '', depth: Optional[int] = 18) -> Path:
+    """Our ADE20K config on the synthetic set: backbone weights from
+    ``backbone`` (ResNet ``depth``; None: keep the config's backbone), 64 px
+    crops, 4 iterations with validation (mIoU) at the end; ``model`` adds
+    ``model`` entries."""
+    depth_arg = '' if depth is None else f'depth={depth}, '
     return write_config(path, f"""
         _base_ = '{CONFIGS / base}'
         data_root = '{ade_root}'
         crop_size = (64, 64)
         model = dict(
             data_preprocessor=dict(size=crop_size),
-            backbone=dict(depth=18, init_cfg=dict(checkpoint='{backbone}')),
+            backbone=dict({depth_arg}init_cfg=dict(checkpoint='{backbone}')),
             {model})
         train_pipeline = [
             dict(type='LoadImageFromFile'),

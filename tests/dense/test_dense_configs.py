@@ -80,3 +80,5 @@ def test_config_builds(path):
         assert per_gpu == 2  # x 8 GPUs
     else:
         assert per_gpu == 4  # x 8 GPUs (EBV) / x 4 GPUs (mmseg FC)
+    if name.startswith('upernet_r') and '_fc_' not in name:
+        assert cfg.auto_scale_lr.base_batch_size == 32  # the authors' 8 x 4

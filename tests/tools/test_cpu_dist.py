@@ -25,7 +25,8 @@ def test_no_launcher_is_a_no_op():
 def test_unsupported_setups_are_rejected():
     with pytest.raises(ValueError, match='--launcher pytorch'):
         setup_cpu_distributed(Config(), 'slurm')
-    cfg = Config(dict(model_wrapper_cfg=dict(type='MMFullyShardedDataParallel')))
+    cfg = Config(
+        dict(model_wrapper_cfg=dict(type='MMFullyShardedDataParallel')))
     with pytest.raises(ValueError, match='cannot run on CPU'):
         setup_cpu_distributed(cfg, 'pytorch')
     assert not torch_dist.is_initialized()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dense_helpers import PYTHON, REPO, run, tiny_seg_config
+from dense_helpers import (PYTHON, REPO, run, tiny_mask_rcnn_config,
+                           tiny_seg_config)
 
 pytestmark = pytest.mark.slow
 
@@ -69,17 +70,30 @@ def test_dist_train_two_nodes_on_loopback(tmp_path, seg_config):
     assert (tmp_path / 'work' / 'iter_4.pth').is_file()
 
 
-def test_mim_train_and_test(tmp_path, seg_config):
+def test_mim_train_and_test_swin_upernet(tmp_path, ade_root, ebv_backbone):
     """mim runs mmseg's own tools/train.py; custom_imports registers ours."""
+    config = tiny_seg_config(tmp_path / 'swin.py', ade_root,
+                             ebv_backbone('swin-t'),
+                             'upernet_swin_t_ebv_ade20k.py', depth=None)
     mim = str(Path(PYTHON).parent / 'mim')
     work = tmp_path / 'work'
-    out = run([mim, 'train', 'mmseg', str(seg_config), '--gpus', '0',
+    out = run([mim, 'train', 'mmseg', str(config), '--gpus', '0',
                '--work-dir', str(work)]).stdout
     assert 'mmseg/.mim/tools/train.py' in out
-    assert 'PretrainedCheckHook: backbone holds 100.00%' in out
+    assert 'PretrainedCheckHook: backbone holds' in out
     assert 'mIoU' in out
-    checkpoint = work / 'iter_4.pth'
-    tested = run([mim, 'test', 'mmseg', str(seg_config), '--gpus', '0',
-                  '--checkpoint', str(checkpoint), '--work-dir',
+    tested = run([mim, 'test', 'mmseg', str(config), '--gpus', '0',
+                  '--checkpoint', str(work / 'iter_4.pth'), '--work-dir',
                   str(tmp_path / 'test')]).stdout
     assert 'mIoU' in tested
+
+
+def test_mim_train_mask_rcnn(tmp_path, coco_root, ebv_backbone):
+    config = tiny_mask_rcnn_config(tmp_path / 'mask_rcnn.py', coco_root,
+                                   ebv_backbone('resnet18'))
+    mim = str(Path(PYTHON).parent / 'mim')
+    out = run([mim, 'train', 'mmdet', str(config), '--gpus', '0',
+               '--work-dir', str(tmp_path / 'work')]).stdout
+    assert 'mmdet/.mim/tools/train.py' in out
+    assert 'PretrainedCheckHook: backbone holds 100.00%' in out
+    assert 'coco/segm_mAP' in out

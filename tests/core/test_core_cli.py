@@ -1,0 +1,105 @@
+"""tools/generate_ebvs.py run as a subprocess: success paths and bad input."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mmebv.core import load_ebvs
+
+# each call starts a Python process importing torch: seconds apiece
+pytestmark = pytest.mark.slow
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+TOOL = os.path.join(ROOT, 'tools', 'generate_ebvs.py')
+
+
+def run(*args):
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    return subprocess.run([sys.executable, TOOL, '--no-progress', *args],
+                          capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=300)
+
+
+def test_generate_check_extend(tmp_path):
+    out = str(tmp_path / 'a.safetensors')
+    result = run('--num-classes', '10', '--dim', '5', '--seed', '1',
+                 '--out', out)
+    assert result.returncode == 0, result.stderr
+    assert 'max |cos|' in result.stdout and 'lower bound' in result.stdout
+    ebvs, meta = load_ebvs(out, 10, 5)
+    assert meta['method'] == 'auto' and meta['seed'] == '1'
+    assert float(meta['max_abs_cos']) == pytest.approx(1 / 3, rel=1e-3)
+
+    result = run('--check', out)
+    assert result.returncode == 0, result.stderr
+    assert 'num_vectors=10' in result.stdout and '10 x 5' in result.stdout
+
+    bigger = str(tmp_path / 'b.safetensors')
+    result = run('--extend', out, '--num-classes', '12', '--out', bigger)
+    assert result.returncode == 0, result.stderr
+    extended, meta = load_ebvs(bigger, 12, 5)
+    assert torch.equal(extended[:10], ebvs)
+    assert meta['extended_from'] == 'a.safetensors'
+
+
+def test_unreached_alpha_saves_and_exits_1(tmp_path):
+    out = str(tmp_path / 'p.safetensors')
+    result = run('--num-classes', '300', '--dim', '30', '--method', 'paper',
+                 '--alpha', '0.2', '--time-limit', '0.5', '--out', out)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert 'target NOT reached' in result.stderr
+    assert load_ebvs(out, 300, 30)[0].shape == (300, 30)
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--num-classes', '30', '--dim', '10', '--alpha', '0.1'],
+     'below the lower bound 0.262613 (Welch bound)'),
+    (['--num-classes', '100', '--dim', '10', '--alpha', '0.4'],
+     'below the lower bound 0.408248 (Levenshtein bound)'),
+    (['--num-classes', '1', '--dim', '10'], 'at least 2'),
+    (['--num-classes', '10', '--dim', '0'], 'positive integer'),
+    (['--num-classes', 'ten', '--dim', '10'], "positive integer, got 'ten'"),
+    (['--num-classes', '10', '--dim', '5', '--alpha', '-0.5'],
+     'non-negative'),
+    (['--num-classes', '10', '--dim', '5', '--alpha', 'x'], 'non-negative'),
+    (['--num-classes', '10', '--dim', '5', '--seed', '-1'], 'non-negative'),
+    (['--num-classes', '10', '--dim', '5', '--time-limit', '-3'],
+     'non-negative'),
+    (['--num-classes', '10', '--dim', '5', '--method', 'magic'],
+     'invalid choice'),
+    (['--num-classes', '10', '--dim', '5'], '--out'),
+    (['--num-classes', '10', '--out', 'X.safetensors'], '--dim is required'),
+])
+def test_bad_arguments_exit_2(tmp_path, args, message):
+    if '--out' not in args and message != '--out':
+        args = args + ['--out', str(tmp_path / 'x.safetensors')]
+    result = run(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert 'error:' in result.stderr and message in result.stderr
+    assert not os.path.exists(tmp_path / 'x.safetensors')
+
+
+def test_unwritable_output_rejected_before_generating(tmp_path):
+    missing_dir = str(tmp_path / 'no' / 'such' / 'dir' / 'x.safetensors')
+    result = run('--num-classes', '10', '--dim', '5', '--out', missing_dir)
+    assert result.returncode == 2
+    assert 'cannot write --out' in result.stderr
+    assert 'generated in' not in result.stdout
+    a_dir = tmp_path / 'd.safetensors'
+    a_dir.mkdir()
+    result = run('--num-classes', '10', '--dim', '5', '--out', str(a_dir))
+    assert result.returncode == 2 and 'cannot write --out' in result.stderr
+
+
+def test_not_an_ebv_file(tmp_path):
+    junk = tmp_path / 'junk.safetensors'
+    junk.write_bytes(b'definitely not safetensors')
+    result = run('--check', str(junk))
+    assert result.returncode == 2
+    assert 'error:' in result.stderr and 'not a readable' in result.stderr
+    result = run('--extend', str(junk), '--num-classes', '12', '--out',
+                 str(tmp_path / 'y.safetensors'))
+    assert result.returncode == 2 and 'not a readable' in result.stderr

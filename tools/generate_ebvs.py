@@ -1,0 +1,199 @@
+"""Generate, check or extend a set of equiangular basis vectors (EBVs).
+
+Examples::
+
+    python tools/generate_ebvs.py --num-classes 1000 --dim 512 \\
+        --out ebvs_1000x512.safetensors
+    python tools/generate_ebvs.py --check ebvs_1000x512.safetensors
+    python tools/generate_ebvs.py --extend ebvs_1000x512.safetensors \\
+        --num-classes 1100 --out ebvs_1100x512.safetensors
+
+Exit codes: 0 done, 1 an explicit --alpha was not reached (the best set found
+is saved anyway), 2 bad arguments or input file.
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from mmebv.core import (EBVFileError, coherence_report, extend_ebvs,  # noqa
+                        generate_ebvs, load_ebvs, lower_bound, save_ebvs)
+from mmebv.core.generate import TARGET_SLACK, bound_name  # noqa: E402
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'expected a positive integer, got {text!r}') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f'expected a positive integer, got {text!r}')
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'expected a non-negative integer, got {text!r}') from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f'expected a non-negative integer, got {text!r}')
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'expected a non-negative number, got {text!r}') from None
+    if not value >= 0 or value == float('inf'):
+        raise argparse.ArgumentTypeError(
+            f'expected a non-negative finite number, got {text!r}')
+    return value
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Generate, check or extend EBVs (.safetensors).')
+    parser.add_argument('--num-classes', type=positive_int,
+                        help='number of EBVs N (one per class)')
+    parser.add_argument('--dim', type=positive_int, help='EBV dimension d')
+    parser.add_argument('--alpha', type=non_negative_float,
+                        help='target max |cos| (default: as low as the '
+                        'budget allows; 0.002 for --method paper)')
+    parser.add_argument('--method', choices=['auto', 'paper'],
+                        default='auto')
+    parser.add_argument('--seed', type=non_negative_int, default=0)
+    parser.add_argument('--device', default='cpu',
+                        help="'cpu' or 'cuda' (or 'cuda:N')")
+    parser.add_argument('--time-limit', type=non_negative_float,
+                        help='wall-clock budget in seconds')
+    parser.add_argument('--out', help='output .safetensors file')
+    parser.add_argument('--check', metavar='FILE',
+                        help='print the quality report of an EBV file')
+    parser.add_argument('--extend', metavar='FILE',
+                        help='add rows to this EBV file up to --num-classes')
+    parser.add_argument('--no-progress', action='store_true')
+    args = parser.parse_args(argv)
+    validate(parser, args)
+    return args
+
+
+def validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Reject every bad combination before any work is done."""
+    if args.check:
+        if args.extend or args.out:
+            parser.error('--check takes no --extend or --out')
+        return
+    if args.num_classes is None:
+        parser.error('--num-classes is required')
+    if args.num_classes < 2:
+        parser.error(f'--num-classes must be at least 2, got '
+                     f'{args.num_classes}')
+    if args.extend is None and args.dim is None:
+        parser.error('--dim is required (or --extend FILE)')
+    if not args.out:
+        parser.error('--out FILE.safetensors is required')
+    if not args.out.endswith('.safetensors'):
+        parser.error(f'--out must end with .safetensors, got {args.out!r}')
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(out_dir):
+        parser.error(f'cannot write --out {args.out!r}: directory '
+                     f'{out_dir!r} does not exist')
+    if not os.access(out_dir, os.W_OK) or (os.path.exists(args.out) and (
+            os.path.isdir(args.out) or not os.access(args.out, os.W_OK))):
+        parser.error(f'cannot write --out {args.out!r}: permission denied '
+                     f'or not a file')
+    if args.device.startswith('cuda'):
+        import torch
+        if not torch.cuda.is_available():
+            parser.error('--device cuda requested but CUDA is not available;'
+                         ' use --device cpu')
+    elif args.device != 'cpu':
+        parser.error(f"--device must be 'cpu' or 'cuda', got {args.device!r}")
+    if args.extend:
+        try:
+            args.base, _ = load_ebvs(args.extend)
+        except EBVFileError as err:
+            parser.error(f'--extend: {err}')
+        if args.dim is not None and args.dim != args.base.shape[1]:
+            parser.error(f'--dim {args.dim} differs from the {args.extend} '
+                         f'dimension {args.base.shape[1]}')
+        args.dim = args.base.shape[1]
+        if args.num_classes < args.base.shape[0]:
+            parser.error(f'--num-classes {args.num_classes} is smaller than '
+                         f'the {args.base.shape[0]} EBVs in {args.extend}')
+    if args.alpha is not None:
+        bound = lower_bound(args.num_classes, args.dim)
+        if args.alpha >= 1:
+            parser.error(f'--alpha must be below 1, got {args.alpha}')
+        if args.alpha < bound - TARGET_SLACK:
+            parser.error(
+                f'--alpha {args.alpha} is below the lower bound {bound:.6g} '
+                f'({bound_name(args.num_classes, args.dim)}) for '
+                f'{args.num_classes} vectors in {args.dim} dims; use '
+                f'--alpha >= {bound:.6g} or a larger --dim')
+
+
+def check(path: str) -> int:
+    try:
+        ebvs, metadata = load_ebvs(path)
+    except EBVFileError as err:
+        print(f'generate_ebvs.py: error: {err}', file=sys.stderr)
+        return 2
+    print(f'{path}: ' + ', '.join(f'{k}={v}' for k, v in
+                                  sorted(metadata.items())))
+    print(coherence_report(ebvs))
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.check:
+        return check(args.check)
+    progress = not args.no_progress
+    start = time.monotonic()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the report below says it clearly
+        if args.extend:
+            ebvs = extend_ebvs(args.base, args.num_classes, alpha=args.alpha,
+                               seed=args.seed, device=args.device,
+                               time_limit=args.time_limit, progress=progress)
+        else:
+            ebvs = generate_ebvs(args.num_classes, args.dim,
+                                 method=args.method, alpha=args.alpha,
+                                 seed=args.seed, device=args.device,
+                                 time_limit=args.time_limit,
+                                 progress=progress)
+    seconds = time.monotonic() - start
+    report = coherence_report(ebvs, device=args.device)
+    print(report)
+    print(f'generated in {seconds:.2f} s')
+    metadata = dict(method='extend' if args.extend else args.method,
+                    seed=args.seed, max_abs_cos=f'{report.max_abs_cos:.8g}',
+                    bound=f'{report.bound:.8g}')
+    if args.alpha is not None:
+        metadata['alpha'] = args.alpha
+    if args.extend:
+        metadata['extended_from'] = os.path.basename(args.extend)
+    save_ebvs(args.out, ebvs, metadata)
+    print(f'saved {args.out}')
+    if args.alpha is not None and report.max_abs_cos > args.alpha + TARGET_SLACK:
+        print(f'generate_ebvs.py: target NOT reached: max |cos| = '
+              f'{report.max_abs_cos:.6g} > --alpha {args.alpha}; the best '
+              f'set found was saved anyway. Raise --time-limit or --alpha.',
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
