@@ -184,7 +184,7 @@ class Demo:
         dim = self.args.ebv_dim
         ebvs = generate_ebvs(NUM_CLASSES, dim, seed=self.args.seed)
         report = coherence_report(ebvs)
-        print(report)
+        print(f'\nCoherence of the EBVs:\n{report}', flush=True)
         path = self.path('ebvs', f'digits_{NUM_CLASSES}x{dim}.safetensors')
         os.makedirs(os.path.dirname(path), exist_ok=True)
         save_ebvs(path, ebvs, metadata=dict(

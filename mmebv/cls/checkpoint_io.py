@@ -101,20 +101,23 @@ def restricted_torch_load(path: str) -> Any:
 
 
 def unwrap_state_dict(obj: Any) -> Tuple[Dict[str, torch.Tensor], list]:
-    """The tensors of a checkpoint's state dict, and the keys left out.
+    """The tensors of a checkpoint's state dict, and what was left out.
 
     Accepts a bare state dict or one wrapped in ``state_dict``/``model``/
     ``module``; strips DataParallel's ``module.`` prefixes.
     """
+    dropped = []
     for wrapper in ('state_dict', 'model', 'module'):
         if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
+            dropped = [f'{key} (checkpoint entry)' for key in obj
+                       if key != wrapper]
             obj = obj[wrapper]
             break
     if not isinstance(obj, dict):
         raise ValueError(
             f'Expected a checkpoint holding a state dict, got '
             f'{type(obj).__name__}.')
-    tensors, dropped = OrderedDict(), []
+    tensors = OrderedDict()
     for key, value in obj.items():
         name = key[len('module.'):] if key.startswith('module.') else key
         if isinstance(value, torch.Tensor):

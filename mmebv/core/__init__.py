@@ -5,10 +5,11 @@ Pure PyTorch; nothing here imports OpenMMLab.
 from .bounds import CoherenceReport, coherence_report, lower_bound
 from .classifier import EBVClassifier, ebv_fingerprint
 from .generate import extend_ebvs, generate_ebvs
+from .predictor import EBVHeadMixin, EBVPredictor
 from .storage import EBVFileError, load_ebvs, save_ebvs
 
 __all__ = [
     'CoherenceReport', 'coherence_report', 'lower_bound', 'EBVClassifier',
     'ebv_fingerprint', 'extend_ebvs', 'generate_ebvs', 'EBVFileError',
-    'load_ebvs', 'save_ebvs'
+    'load_ebvs', 'save_ebvs', 'EBVHeadMixin', 'EBVPredictor'
 ]

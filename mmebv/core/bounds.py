@@ -12,10 +12,11 @@ PERCENTILE_BINS = 100_000
 
 
 def lower_bound(num_vectors: int, dim: int) -> float:
-    """Largest known lower bound on max |cos| of ``num_vectors`` lines in R^dim.
+    """Largest known lower bound on max |cos| of N = ``num_vectors`` lines.
 
-    The maximum of the Welch bound and, once N > d(d+1)/2, the orthoplex and
-    (real) Levenshtein bounds. Zero when N <= d (orthonormal rows exist).
+    Lines in R^d, d = ``dim``: the maximum of the Welch bound and, once
+    N > d(d+1)/2, the orthoplex and (real) Levenshtein bounds. Zero when
+    N <= d (orthonormal rows exist).
     """
     if num_vectors < 1 or dim < 1:
         raise ValueError(f'num_vectors and dim must be positive, got '
@@ -62,7 +63,8 @@ class CoherenceReport:
         return '\n'.join(f'{name:<{width}}  {value}' for name, value in rows)
 
 
-def default_block_rows(num_vectors: int, budget_elements: int = 1 << 24) -> int:
+def default_block_rows(num_vectors: int,
+                       budget_elements: int = 1 << 24) -> int:
     """Rows per tile so that one (rows x N) tile holds ~``budget_elements``."""
     return max(1, min(num_vectors, budget_elements // max(num_vectors, 1)))
 
@@ -82,7 +84,7 @@ def lower_triangle_mask(size: int, device: torch.device) -> Tensor:
 
 @torch.no_grad()
 def max_abs_cos(ebvs: Tensor, block_rows: Optional[int] = None) -> float:
-    """Max |cos| over pairs of rows of unit-row ``ebvs`` (tiled, upper triangle)."""
+    """Max |cos| over pairs of the unit rows of ``ebvs`` (tiled, i < j)."""
     num = ebvs.shape[0]
     rows = block_rows or default_block_rows(num)
     result = 0.0
@@ -93,6 +95,30 @@ def max_abs_cos(ebvs: Tensor, block_rows: Optional[int] = None) -> float:
             lower_triangle_mask(stop - start, ebvs.device), 0.0)
         result = max(result, float(gram.abs().max()))
     return result
+
+
+class _PairStats:
+    """Running max |cos|, max cos, sum |cos| and |cos| histogram."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.max_abs = torch.zeros((), dtype=torch.float64, device=device)
+        self.max_signed = torch.full((), -1.0, dtype=torch.float64,
+                                     device=device)
+        self.abs_sum = torch.zeros((), dtype=torch.float64, device=device)
+        self.hist = torch.zeros(PERCENTILE_BINS, dtype=torch.float64,
+                                device=device)
+
+    def add(self, values: Tensor) -> None:
+        if values.numel() == 0:
+            return
+        abs_values = values.abs()
+        self.max_abs = torch.maximum(self.max_abs, abs_values.max().double())
+        self.max_signed = torch.maximum(self.max_signed,
+                                        values.max().double())
+        self.abs_sum += abs_values.sum(dtype=torch.float64)
+        self.hist += torch.histc(abs_values.clamp_(max=1.0),
+                                 bins=PERCENTILE_BINS, min=0.0,
+                                 max=1.0).double()
 
 
 @torch.no_grad()
@@ -116,25 +142,16 @@ def coherence_report(ebvs: Tensor,
     x = torch.nn.functional.normalize(ebvs.to(device, torch.float32), dim=1)
     x = _drop_zero_columns(x)
     rows = block_rows or default_block_rows(num)
-    max_abs = torch.zeros((), dtype=torch.float64, device=device)
-    max_signed = torch.full((), -1.0, dtype=torch.float64, device=device)
-    abs_sum = torch.zeros((), dtype=torch.float64, device=device)
-    hist = torch.zeros(PERCENTILE_BINS, dtype=torch.float64, device=device)
+    stats = _PairStats(device)
     for start in range(0, num - 1, rows):
         stop = min(start + rows, num)
         gram = x[start:stop] @ x[start:].t()
-        # keep only columns j > i for row i of this tile
-        upper = torch.ones_like(gram, dtype=torch.bool).triu_(1)
-        values = gram[upper]
-        if values.numel() == 0:
-            continue
-        abs_values = values.abs()
-        max_abs = torch.maximum(max_abs, abs_values.max().double())
-        max_signed = torch.maximum(max_signed, values.max().double())
-        abs_sum += abs_values.sum(dtype=torch.float64)
-        bins = (abs_values.clamp(max=1.0) * PERCENTILE_BINS).long().clamp_(
-            max=PERCENTILE_BINS - 1)
-        hist += torch.bincount(bins, minlength=PERCENTILE_BINS).double()
+        square = stop - start
+        stats.add(gram[:, :square][~lower_triangle_mask(square, device)])
+        if stop < num:
+            stats.add(gram[:, square:].reshape(-1))
+    max_abs, max_signed, abs_sum, hist = (stats.max_abs, stats.max_signed,
+                                          stats.abs_sum, stats.hist)
     pairs = num * (num - 1) / 2
     cumulative = hist.cumsum(0)
     p999_bin = int(torch.searchsorted(cumulative, 0.999 * pairs).item())

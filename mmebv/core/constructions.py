@@ -40,7 +40,8 @@ def orthonormal_rows(num_vectors: int, dim: int,
                      generator: torch.Generator) -> Tensor:
     """``num_vectors <= dim`` orthonormal rows (QR of a seeded Gaussian)."""
     if num_vectors > dim:
-        raise ValueError(f'Need num_vectors <= dim, got {num_vectors} > {dim}.')
+        raise ValueError(
+            f'Need num_vectors <= dim, got {num_vectors} > {dim}.')
     gaussian = torch.randn(dim, num_vectors, generator=generator,
                            dtype=torch.float64)
     q, r = torch.linalg.qr(gaussian)

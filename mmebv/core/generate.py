@@ -2,9 +2,11 @@
 
 ``method='auto'`` uses an exact construction where one exists (orthonormal
 rows for N <= d, the regular simplex for N = d + 1, equally spaced lines for
-d = 2, a zero-padded Kerdock set when it already meets the target) and
-otherwise the coherence optimiser of :mod:`.optimize`, keeping the Kerdock
-set instead when the optimiser does not beat it. ``method='paper'`` runs the
+d = 2, a zero-padded Kerdock set when it already meets the target or when
+the problem is too large for the default optimiser budget) and otherwise the
+coherence optimiser of :mod:`.optimize` (several restarts for tiny
+problems), keeping the Kerdock set instead when the optimiser does not beat
+it. ``method='paper'`` runs the
 authors' Algorithm 1 (:mod:`.paper`).
 
 Determinism: the random start is drawn on CPU from ``seed``, so the same
@@ -13,6 +15,7 @@ run ends by target or step budget rather than by ``time_limit``.
 """
 import contextlib
 import math
+import numbers
 import time
 import warnings
 from typing import Optional, Union
@@ -24,7 +27,7 @@ from .bounds import lower_bound, max_abs_cos
 from .constructions import (kerdock_capacity, kerdock_order, kerdock_vectors,
                             orthonormal_rows, planar_lines, regular_simplex)
 from .optimize import minimize_coherence
-from .paper import PAPER_ALPHA, paper_ebvs
+from .paper import PAPER_ALPHA, PAPER_TOLERANCE, paper_ebvs
 
 METHODS = ('auto', 'paper')
 #: Default optimiser budget, in units of N^2 d multiply-adds (~passes x cost).
@@ -66,7 +69,8 @@ def default_restarts(num_vectors: int, dim: int) -> int:
 def check_size(num_vectors: int, dim: int) -> None:
     """Raise ValueError unless N and d are positive integers."""
     for name, value in (('num_vectors', num_vectors), ('dim', dim)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+                or value < 1):
             raise ValueError(f'{name} must be a positive integer, got '
                              f'{value!r}.')
 
@@ -94,7 +98,8 @@ def bound_name(num_vectors: int, dim: int) -> str:
     welch = math.sqrt((n - d) / (d * (n - 1)))
     if n > d * (d + 1) // 2:
         levenshtein = (3 * n - d * d - 2 * d) / ((d + 2) * (n - d))
-        candidates = {'Welch bound': welch, 'orthoplex bound': 1 / math.sqrt(d),
+        candidates = {'Welch bound': welch,
+                      'orthoplex bound': 1 / math.sqrt(d),
                       'Levenshtein bound': math.sqrt(max(levenshtein, 0))}
         return max(candidates, key=candidates.get)
     return 'Welch bound'
@@ -168,14 +173,19 @@ def generate_ebvs(num_vectors: int,
         ebvs = paper_ebvs(num_vectors, dim, target, generator, device,
                           time_limit, max_steps, progress).cpu()
         if num_vectors > 1:
-            _warn_if_missed(max_abs_cos(ebvs), target)
+            _warn_if_missed(max_abs_cos(ebvs), target + PAPER_TOLERANCE)
         return ebvs.contiguous()
     exact = _exact(num_vectors, dim, generator)
     if exact is not None:
         return exact
     target = lower_bound(num_vectors, dim) if alpha is None else alpha
     kerdock = _kerdock(num_vectors, dim)
-    if kerdock is not None and kerdock[1] <= target + TARGET_SLACK:
+    if kerdock is not None and (kerdock[1] <= target + TARGET_SLACK or (
+            max_steps is None and num_vectors * num_vectors * dim >
+            DEFAULT_WORK / MIN_STEPS)):
+        # meets the target, or the problem is too large for the default
+        # budget of the optimiser to beat it from a random start
+        _warn_if_missed(kerdock[1], alpha)
         return kerdock[0]
     steps = default_steps(num_vectors, dim) if max_steps is None else max_steps
     deadline = None if time_limit is None else time.monotonic() + time_limit
@@ -244,7 +254,8 @@ def extend_ebvs(ebvs: Tensor,
     generator = torch.Generator().manual_seed(seed)
     extra = num_vectors - old_n
     if num_vectors <= dim and max_abs_cos(ebvs) <= TARGET_SLACK:
-        return torch.cat([ebvs, _orthogonal_completion(ebvs, extra, generator)])
+        completion = _orthogonal_completion(ebvs, extra, generator)
+        return torch.cat([ebvs, completion])
     new = torch.randn(extra, dim, generator=generator)
     start = torch.nn.functional.normalize(
         torch.cat([ebvs, new]).to(device), dim=1)

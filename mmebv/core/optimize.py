@@ -38,7 +38,9 @@ class PassResult:
     direction: Optional[Tensor]
 
 
-def _sparse(rows: Tensor, cols: Tensor, values: Tensor, shape: tuple) -> Tensor:
+def _sparse(rows: Tensor, cols: Tensor, values: Tensor,
+            shape: tuple) -> Tensor:
+    """A coalesced sparse COO matrix of the given entries."""
     return torch.sparse_coo_tensor(torch.stack([rows, cols]), values, shape,
                                    check_invariants=False).coalesce()
 

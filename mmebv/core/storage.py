@@ -109,5 +109,7 @@ def load_ebvs(path: str,
             raise EBVFileError(
                 f'{path!r} holds {found_n} x {found_d} EBVs but {name}='
                 f'{expected} is needed. Point to a matching file or create '
-                f'one with: {make_command(num_vectors or found_n, dim or found_d, "FILE.safetensors")}')
+                f'one with: ' + make_command(num_vectors or found_n,
+                                             dim or found_d,
+                                             'FILE.safetensors'))
     return ebvs, metadata

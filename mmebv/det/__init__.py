@@ -1,7 +1,8 @@
 """mmdet modules: EBV box and mask heads."""
-from .ebv_heads import EBVFCNMaskHead, EBVShared2FCBBoxHead
-from .ebv_predictor import EBVHeadMixin, EBVPredictor
+from mmebv.utils import require_codebase
 
-__all__ = [
-    'EBVFCNMaskHead', 'EBVShared2FCBBoxHead', 'EBVHeadMixin', 'EBVPredictor'
-]
+require_codebase('mmdet', __name__)
+
+from .ebv_heads import EBVFCNMaskHead, EBVShared2FCBBoxHead  # noqa: E402
+
+__all__ = ['EBVFCNMaskHead', 'EBVShared2FCBBoxHead']

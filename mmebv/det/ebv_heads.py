@@ -3,7 +3,7 @@ from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from mmdet.models.roi_heads.mask_heads import FCNMaskHead
 from mmdet.registry import MODELS
 
-from .ebv_predictor import EBVHeadMixin
+from mmebv.core.predictor import EBVHeadMixin
 
 
 @MODELS.register_module()

@@ -15,10 +15,15 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
+#: HistoryBuffer's built-in statistics; ``HistoryBuffer._statistics_methods``
+#: holds them only once a buffer exists, plus any registered by users.
+_BUILTIN_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
+
 
 def _history_buffer_getattr(owner: object, name: str) -> Callable:
     """Stands in for ``builtins.getattr`` in weights-only unpickling."""
-    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    allowed = _BUILTIN_STATISTICS | HistoryBuffer._statistics_methods.keys()
+    if owner is HistoryBuffer and name in allowed:
         return getattr(owner, name)
     raise pickle.UnpicklingError(
         f'Refusing getattr({owner!r}, {name!r}) in a weights-only load: only '

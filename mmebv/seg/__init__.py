@@ -1,4 +1,9 @@
 """mmseg modules: EBV decode heads."""
-from .ebv_heads import EBVDecodeHeadMixin, EBVFCNHead, EBVFPNHead, EBVUPerHead
+from mmebv.utils import require_codebase
+
+require_codebase('mmseg', __name__)
+
+from .ebv_heads import (EBVDecodeHeadMixin, EBVFCNHead,  # noqa: E402
+                        EBVFPNHead, EBVUPerHead)
 
 __all__ = ['EBVDecodeHeadMixin', 'EBVFCNHead', 'EBVFPNHead', 'EBVUPerHead']

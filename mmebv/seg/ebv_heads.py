@@ -2,7 +2,7 @@
 from mmseg.models.decode_heads import FCNHead, FPNHead, UPerHead
 from mmseg.registry import MODELS
 
-from mmebv.det.ebv_predictor import EBVHeadMixin
+from mmebv.core.predictor import EBVHeadMixin
 
 
 class EBVDecodeHeadMixin(EBVHeadMixin):

@@ -217,3 +217,21 @@ def test_inat_and_100k_class_counts():
     assert big.model.head.num_classes == 100000
     assert big.model.head.ebv_dim == 5000
     assert math.isclose(big.optim_wrapper.optimizer.lr, 0.5)
+
+
+def test_a1_train_pipeline_and_256_evaluation_run(tmp_path):
+    """The A1 pipeline (TrivialAugment-Wide via PIL, RandomErasing) and the
+    evaluation pipelines run on a real image file."""
+    from mmengine.dataset import Compose
+    from PIL import Image
+    image = tmp_path / 'image.png'
+    Image.fromarray(torch.randint(0, 256, (300, 400, 3),
+                                  dtype=torch.uint8).numpy()).save(image)
+    cfg = load('eval256/resnet50_ebv_8xb128-sgd-a1-105e_in1k_256px.py')
+    torch.manual_seed(0)
+    for pipeline, size in ((cfg.train_pipeline, 224),
+                           (cfg.test_pipeline, 224),
+                           (cfg.test_dataloader.dataset.pipeline, 256)):
+        out = Compose([dict(step) for step in pipeline])(
+            dict(img_path=str(image)))
+        assert tuple(out['inputs'].shape) == (3, size, size)

@@ -101,7 +101,8 @@ def test_deterministic_bytes(method, n, d):
 
 def test_paper_step_matches_autograd():
     w = torch.nn.functional.normalize(
-        torch.randn(300, 16, generator=torch.Generator().manual_seed(1)), dim=1)
+        torch.randn(300, 16, generator=torch.Generator().manual_seed(1)),
+        dim=1)
     alpha = 0.2
     leaf = w.clone().requires_grad_(True)
     loss = 0

@@ -78,7 +78,8 @@ def test_wrong_shape_or_dtype(tmp_path, tensor):
 def test_metadata_disagrees(tmp_path, ebvs):
     path = str(tmp_path / 'm.safetensors')
     save_file({'ebvs': ebvs}, path, metadata={'num_vectors': '13', 'dim': '5'})
-    with pytest.raises(EBVFileError, match='inconsistent: metadata num_vectors=13'):
+    with pytest.raises(EBVFileError,
+                       match='inconsistent: metadata num_vectors=13'):
         load_ebvs(path)
 
 
@@ -95,7 +96,8 @@ def test_not_unit_norm(tmp_path, ebvs):
 def test_expected_shape_mismatch(tmp_path, ebvs):
     path = str(tmp_path / 'e.safetensors')
     save_ebvs(path, ebvs)
-    with pytest.raises(EBVFileError, match='holds 12 x 5 EBVs but num_vectors=10'):
+    with pytest.raises(EBVFileError,
+                       match='holds 12 x 5 EBVs but num_vectors=10'):
         load_ebvs(path, num_vectors=10)
     with pytest.raises(EBVFileError, match='dim=6 is needed.*--dim 6'):
         load_ebvs(path, dim=6)

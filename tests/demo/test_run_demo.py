@@ -59,3 +59,11 @@ def test_demo_smallest_settings(tmp_path):
     other = _run_demo(work_dir, '--ebv-dim', '10')
     assert other.returncode != 0
     assert 'other settings' in other.stderr
+
+    # A training stage cut short after its checkpoint: the rerun resumes it
+    (work_dir / 'stages' / 'cls_fc.json').unlink()
+    resumed = _run_demo(work_dir)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert 'Auto resumed from the latest checkpoint' in (resumed.stdout +
+                                                         resumed.stderr)
+    assert (work_dir / 'stages' / 'cls_fc.json').is_file()

@@ -6,7 +6,7 @@ from mmengine.registry import DefaultScope
 import mmebv.det  # noqa: F401
 import mmebv.engine.pretrained  # noqa: F401
 import mmebv.seg  # noqa: F401
-from mmebv.det import EBVPredictor
+from mmebv.core import EBVPredictor
 
 from dense_helpers import CONFIGS
 

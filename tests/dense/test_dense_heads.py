@@ -11,7 +11,7 @@ from mmseg.structures import SegDataSample
 import mmebv.det  # noqa: F401
 import mmebv.seg  # noqa: F401
 from mmebv.core import EBVFileError
-from mmebv.det import EBVPredictor
+from mmebv.core import EBVPredictor
 
 TAU = 0.07
 

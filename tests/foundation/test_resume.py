@@ -1,5 +1,7 @@
 """Resume from real mmengine checkpoints on torch>=2.6, weights-only kept on."""
 import pickle
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -84,3 +86,15 @@ def test_getattr_is_allowed_only_for_history_buffer_methods(tmp_path):
     torch.save({'method': getattr(torch.Tensor, 'add_')}, path)
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path)
+
+
+def test_checkpoint_loads_in_a_fresh_process(tmp_path):
+    # tools/test.py loads checkpoints before any HistoryBuffer exists.
+    make_runner(tmp_path, max_epochs=1, resume=False).train()
+    code = ('import sys, torch, mmebv; '
+            'ckpt = torch.load(sys.argv[1]); print(sorted(ckpt))')
+    result = subprocess.run(
+        [sys.executable, '-c', code, str(tmp_path / 'epoch_1.pth')],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'message_hub' in result.stdout

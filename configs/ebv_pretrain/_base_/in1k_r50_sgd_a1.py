@@ -20,7 +20,7 @@ train_pipeline = [
     dict(type='RandomResizedCrop', scale=224, backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='NumpyToPIL', to_rgb=True),
-    dict(type='torchvision/TrivialAugmentWide'),
+    dict(type='torchvision/TrivialAugmentWide', interpolation='bilinear'),
     dict(type='PILToNumpy', to_bgr=True),
     # torchvision erases with 0 after normalisation, i.e. the mean colour.
     dict(

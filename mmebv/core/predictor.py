@@ -1,13 +1,14 @@
 """The EBV predictor of dense heads and the mixin that installs it.
 
-Pure PyTorch (no mmdet import): the mmdet box and mask heads and the mmseg
+Pure PyTorch: the mmdet box and mask heads and the mmseg
 decode heads all use it, so each idea exists once.
 """
 from typing import Optional
 
 from torch import Tensor, nn
 
-from mmebv.core import EBVClassifier, EBVFileError
+from .classifier import EBVClassifier
+from .storage import EBVFileError
 
 
 class EBVPredictor(nn.Module):
