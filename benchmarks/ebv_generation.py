@@ -101,20 +101,21 @@ def fmt_ratio(row) -> str:
 
 
 def write_markdown(rows, args, load_before, total_seconds) -> None:
+    baseline = min(row[3]['peak_mib'] for row in rows)
     lines = [
         '# EBV generation benchmark', '',
         f'Produced by `{" ".join(["python"] + sys.argv)}` '
         f'(re-run it to refresh this file).', '',
         f'- Machine: {machine()}; no GPU used (`device=cpu`).',
         f'- torch intra-op threads: {args.threads}. Load average before the '
-        f'run: {load_before} (the CPU was shared with other jobs, so times '
-        f'are pessimistic).',
+        f'run: {load_before} (the CPU was shared with other jobs).',
         f'- Wall-clock budget per run: {args.budget:g} s for both methods '
         f'(`time_limit`); `paper` stops when max |cos| <= alpha + 1e-4, '
         f'`auto` when max |cos| <= alpha (alpha = target; for N <= d, auto '
         f'is exact and paper uses the authors\' 0.002).',
         '- Peak memory: peak resident set size of the process that ran the '
-        'case (includes ~0.3-0.5 GiB of Python + torch).',
+        f'case; it includes Python + torch ({baseline:.0f} MiB in the '
+        f'smallest case).',
         '- max |cos| is measured afterwards over all pairs by '
         '`coherence_report` (tiled, exact).',
         f'- Total benchmark time: {total_seconds / 60:.1f} min.', '',

@@ -20,7 +20,8 @@ def load_config(config: str, cfg_options: Optional[dict] = None):
 
 
 def build_model(cfg, checkpoint: Optional[str] = None) -> nn.Module:
-    """The model of ``cfg`` in eval mode, with the tensors of
+    """The model of ``cfg`` (with the top-level ``data_preprocessor``
+    merged in, as mmengine's Runner does) in eval mode, with the tensors of
     ``checkpoint`` loaded strictly (every key must match; the file's other
     objects are never unpickled) when given, else ``init_weights()``."""
     import mmebv  # noqa: F401  (registers mmebv modules)
@@ -30,7 +31,10 @@ def build_model(cfg, checkpoint: Optional[str] = None) -> nn.Module:
                                          unwrap_state_dict)
 
     init_default_scope(cfg.get('default_scope', 'mmengine'))
-    model = MODELS.build(cfg.model)
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:  # as the Runner does
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg)
     if checkpoint is None:
         model.init_weights()
     else:

@@ -82,7 +82,6 @@ class _RestrictedPickleModule:
 
     Unpickler = _RestrictedUnpickler
     load = staticmethod(lambda f, **kw: _RestrictedUnpickler(f, **kw).load())
-    __name__ = 'mmebv_restricted_pickle'
 
 
 def restricted_torch_load(path: str) -> Any:

@@ -67,10 +67,7 @@ class EBVClsHead(ClsHead):
         except EBVFileError as err:
             raise EBVFileError(
                 f'EBVClsHead(num_classes={num_classes}, ebv_dim={ebv_dim}) '
-                f'cannot use ebv_file={ebv_file!r}: {err} Generate a '
-                f'matching file with `python tools/generate_ebvs.py '
-                f'--num-classes {num_classes} --dim {ebv_dim} --out F` or '
-                f'fix num_classes/ebv_dim.') from err
+                f'cannot use ebv_file={ebv_file!r}: {err}') from err
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """Project the last-stage feature to the EBV dimension."""

@@ -17,9 +17,9 @@ from mmebv.synthetic.classification import write_image_folder  # noqa: E402
 CONFIG = '''
 _base_ = ['mmpretrain::_base_/default_runtime.py']
 custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
+data_preprocessor = dict(num_classes=4, mean=[128.0] * 3, std=[64.0] * 3)
 model = dict(
     type='ImageClassifier',
-    data_preprocessor=dict(num_classes=4, mean=[128.0] * 3, std=[64.0] * 3),
     backbone=dict(type='ResNet', depth=18, stem_channels=8,
                   base_channels=8, out_indices=(3, )),
     neck=dict(type='GlobalAveragePooling'),
@@ -82,3 +82,13 @@ def test_cka_tool_one_model_same_checkpoint(tmp_path):
     assert cross.shape == (8, 8)
     assert torch.allclose(cross, torch.tensor(result['cka'][label_a]))
     assert torch.allclose(cross.diagonal(), torch.ones(8, dtype=cross.dtype))
+
+
+def test_build_model_merges_top_level_data_preprocessor(tmp_path):
+    config, _ = _model_files(tmp_path, 'LinearClsHead', '', seed=0)
+    model = build_model(load_config(config))
+    assert not model.training
+    assert torch.allclose(model.data_preprocessor.mean.flatten(),
+                          torch.full((3, ), 128.0))
+    assert torch.allclose(model.data_preprocessor.std.flatten(),
+                          torch.full((3, ), 64.0))

@@ -7,6 +7,8 @@ import sys
 import pytest
 from PIL import Image
 
+from mmebv.analysis.logs import read_scalars, scalar_curve
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 SMALLEST = ['--epochs', '1', '--det-iters', '2', '--seg-iters', '2',
@@ -35,6 +37,10 @@ def test_demo_smallest_settings(tmp_path):
         assert 0 <= scores[head]['top1'] <= 100
         assert 0 <= scores[head]['tail_top1'] <= 100
         assert len(scores[head]['per_class_top1']) == 10
+    for head in ('FC', 'EBV'):  # the same number as the Runner's last val
+        records = read_scalars(str(work_dir / f'cls_{head.lower()}'))
+        last_val = scalar_curve(records, 'accuracy/top1')[-1][1]
+        assert scores[head]['top1'] == pytest.approx(last_val, abs=1e-3)
     assert stages['ebvs']['num_vectors'] == 10
     assert stages['ebvs']['max_abs_cos'] >= stages['ebvs']['bound'] - 1e-6
     for task in ('det', 'seg'):
