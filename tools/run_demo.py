@@ -444,7 +444,8 @@ def results_markdown(results: Dict[str, dict], settings: dict) -> str:
         loss = (f'{run["first_loss"]:.3f} -> {run["last_loss"]:.3f}'
                 if run['first_loss'] is not None else 'n/a')
         lines.append(f'| {label} | {iters} | {check["matched"]}/'
-                     f'{check["total"]} | {loss} | {metrics or "n/a"} | '
+                     f'{check["total"]} | {loss} | '
+                     f'{metrics or "none (nothing detected yet)"} | '
                      f'{run["seconds"]:.0f} |')
     diagonal = results['evaluation']['cka_fc_vs_ebv_diagonal']
     total = sum(stage.get('seconds', 0) for stage in results.values())

@@ -21,4 +21,3 @@ val_dataloader = dict(
         ann_file='meta/val.txt',
         pipeline={{_base_.test_pipeline}}))
 test_dataloader = val_dataloader
-val_evaluator = dict(topk=(1, 5))
