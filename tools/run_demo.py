@@ -1,7 +1,7 @@
 """The mmebv demo, end to end, on CPU and with no download.
 
     python tools/run_demo.py [--work-dir work_dirs/demo] [--imbalance-ratio 10]
-        [--epochs 30] [--ebv-dim 8] [--det-iters 20] [--seg-iters 20] [--full]
+        [--epochs 30] [--ebv-dim 16] [--det-iters 20] [--seg-iters 20] [--full]
 
 1. generates the EBVs (10 classes) and reports their coherence against the
    best known lower bound;
@@ -57,7 +57,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--epochs', type=int, default=None,
                         help='classification epochs (default 30; 100 with '
                         '--full)')
-    parser.add_argument('--ebv-dim', type=int, default=8,
+    parser.add_argument('--ebv-dim', type=int, default=16,
                         help='EBV dimension d for the 10 classes (default 8)')
     parser.add_argument('--det-iters', type=int, default=None,
                         help='detection iterations (default 20; 300 with '

@@ -5,4 +5,4 @@
 _base_ = ['./resnet18-w32_fc_1xb64_digits-lt.py']
 
 model = dict(
-    head=dict(type='EBVClsHead', ebv_dim=8, tau=0.07, ebv_file=None))
+    head=dict(type='EBVClsHead', ebv_dim=16, tau=0.07, ebv_file=None))

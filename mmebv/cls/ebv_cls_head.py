@@ -31,7 +31,12 @@ class EBVClsHead(ClsHead):
         seed: Generation seed.
         loss: Loss config. Defaults to cross-entropy.
         topk: Top-k accuracy.
-        init_cfg: Initialisation of the projection (as ``LinearClsHead``).
+        init_cfg: Initialisation of the projection. Default None keeps
+            PyTorch's ``nn.Linear`` init, as the authors' timm ``fc``. The
+            cosine makes the projection scale-invariant, so LinearClsHead's
+            ``Normal(std=0.01)`` means a ~10x larger effective learning rate
+            at the start; on the demo's long-tailed digits it left whole tail
+            classes at 0% recall (docs/benchmarks.md).
     """
 
     def __init__(self,
@@ -45,8 +50,7 @@ class EBVClsHead(ClsHead):
                  seed: int = 0,
                  loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
                  topk: Union[int, Tuple[int]] = (1, ),
-                 init_cfg: Optional[dict] = dict(
-                     type='Normal', layer='Linear', std=0.01),
+                 init_cfg: Optional[dict] = None,
                  **kwargs) -> None:
         super().__init__(loss=loss, topk=topk, init_cfg=init_cfg, **kwargs)
         for name, value in (('num_classes', num_classes),

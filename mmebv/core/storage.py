@@ -95,7 +95,8 @@ def load_ebvs(path: str,
                 f'{path!r} is inconsistent: metadata {key}={metadata[key]} '
                 f'but the tensor is {found_n} x {found_d}. The file is '
                 f'damaged; regenerate it with: {fix}')
-    norms = ebvs.double().norm(dim=1)
+    norms = torch.cat([block.double().norm(dim=1)
+                       for block in ebvs.split(4096)])
     if not torch.isfinite(norms).all() or bool(
             ((norms - 1).abs() > NORM_TOLERANCE).any()):
         worst = float((norms - 1).abs().nan_to_num(float('inf')).max())
