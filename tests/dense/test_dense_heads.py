@@ -3,6 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS as DET_MODELS
+from mmengine.registry import DefaultScope
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData, PixelData
 from mmseg.registry import MODELS as SEG_MODELS
@@ -19,7 +20,8 @@ TAU = 0.07
 def box_head(**kwargs):
     cfg = dict(type='EBVShared2FCBBoxHead', in_channels=8, fc_out_channels=32,
                roi_feat_size=7, num_classes=3)
-    head = DET_MODELS.build({**cfg, **kwargs})
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        head = DET_MODELS.build({**cfg, **kwargs})
     head.init_weights()
     return head
 
@@ -27,7 +29,8 @@ def box_head(**kwargs):
 def mask_head(**kwargs):
     cfg = dict(type='EBVFCNMaskHead', num_convs=1, in_channels=8,
                conv_out_channels=8, num_classes=3)
-    head = DET_MODELS.build({**cfg, **kwargs})
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        head = DET_MODELS.build({**cfg, **kwargs})
     head.init_weights()
     return head
 
@@ -118,7 +121,8 @@ def seg_head(name, **kwargs):
     extra, _ = SEG_HEADS[name]
     cfg = dict(type=name, channels=16, num_classes=5, dropout_ratio=0.1,
                norm_cfg=dict(type='BN'), align_corners=False, **extra)
-    head = SEG_MODELS.build({**cfg, **kwargs})
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        head = SEG_MODELS.build({**cfg, **kwargs})
     head.init_weights()
     return head
 
