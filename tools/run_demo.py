@@ -449,7 +449,7 @@ def results_markdown(results: Dict[str, dict], settings: dict) -> str:
                      f'{run["seconds"]:.0f} |')
     diagonal = results['evaluation']['cka_fc_vs_ebv_diagonal']
     total = sum(stage.get('seconds', 0) for stage in results.values())
-    lines += ['', f'CKA FC vs EBV, same block: '
+    lines += ['', 'CKA FC vs EBV, same block: '
               + ', '.join(f'{v:.2f}' for v in diagonal), '',
               f'Time of all stages: {total / 60:.1f} min.', '',
               'Plots: analysis/training_curves.png, '
