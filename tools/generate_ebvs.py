@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import time
+from typing import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -24,40 +25,25 @@ from mmebv.core.generate import TARGET_SLACK, bound_name  # noqa: E402
 from mmebv.core.paper import PAPER_TOLERANCE  # noqa: E402
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'expected a positive integer, got {text!r}') from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f'expected a positive integer, got {text!r}')
-    return value
+def number_at_least(cast: Callable, minimum: float,
+                    what: str) -> Callable[[str], float]:
+    """An argparse type: ``cast(text)``, finite and at least ``minimum``."""
+
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            value = None
+        if value is None or not minimum <= value < float('inf'):
+            raise argparse.ArgumentTypeError(f'expected {what}, got {text!r}')
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'expected a non-negative integer, got {text!r}') from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(
-            f'expected a non-negative integer, got {text!r}')
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'expected a non-negative number, got {text!r}') from None
-    if not value >= 0 or value == float('inf'):
-        raise argparse.ArgumentTypeError(
-            f'expected a non-negative finite number, got {text!r}')
-    return value
+positive_int = number_at_least(int, 1, 'a positive integer')
+non_negative_int = number_at_least(int, 0, 'a non-negative integer')
+non_negative_float = number_at_least(float, 0, 'a non-negative finite number')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
