@@ -2,24 +2,15 @@
 import csv
 import io
 import json
-import os
-import tempfile
 from typing import Any, List, Sequence
+
+from mmebv.fileio import atomic_file
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file in the same directory."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_file(path) as tmp, open(tmp, 'wb') as f:
+        f.write(data)
 
 
 def atomic_write_text(path: str, text: str) -> None:

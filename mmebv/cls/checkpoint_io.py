@@ -8,14 +8,14 @@ becomes an inert :class:`DroppedObject` that is never called, so no code from
 the file runs. ``save_atomic`` writes through a temporary file.
 """
 import io
-import os
 import pickle
-import tempfile
 import zipfile
 from collections import OrderedDict
 from typing import Any, Dict, Tuple
 
 import torch
+
+from mmebv.fileio import atomic_file
 
 _TENSOR_REBUILDERS = ('_rebuild_tensor', '_rebuild_tensor_v2',
                       '_rebuild_tensor_v3', '_rebuild_parameter',
@@ -130,14 +130,7 @@ def unwrap_state_dict(obj: Any) -> Tuple[Dict[str, torch.Tensor], list]:
 
 def save_atomic(obj: Any, path: str) -> None:
     """``torch.save`` to a temporary file next to ``path``, then rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    # A file object: torch.save derives a zip record name from a path's
+    # basename, and refuses the hidden temporary name.
+    with atomic_file(path) as tmp, open(tmp, 'wb') as f:
+        torch.save(obj, f)

@@ -1,6 +1,5 @@
 """Reading and writing EBV sets as ``.safetensors`` files (no pickle)."""
 import os
-import tempfile
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -9,6 +8,7 @@ from safetensors.torch import load_file, save_file
 from safetensors import safe_open
 from torch import Tensor
 
+from mmebv.fileio import atomic_file
 from mmebv.version import __version__
 
 #: Version of the file layout (key ``ebvs`` plus the metadata below).
@@ -42,17 +42,8 @@ def save_ebvs(path: str, ebvs: Tensor,
     meta.update(num_vectors=str(ebvs.shape[0]), dim=str(ebvs.shape[1]),
                 mmebv_version=__version__, format_version=FORMAT_VERSION)
     tensor = ebvs.detach().to('cpu', torch.float32).contiguous()
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-',
-                               suffix='.safetensors')
-    os.close(fd)
-    try:
+    with atomic_file(path, suffix='.safetensors') as tmp:
         save_file({TENSOR_KEY: tensor}, tmp, metadata=meta)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def load_ebvs(path: str,

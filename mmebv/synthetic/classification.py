@@ -6,12 +6,12 @@ its own colour and stripe orientation plus noise, so a small network can
 learn it in a few iterations.
 """
 import os
-import shutil
-import tempfile
 from typing import Dict, Sequence
 
 import numpy as np
 from PIL import Image
+
+from mmebv.fileio import staged_directory
 
 
 def class_name(index: int) -> str:
@@ -46,14 +46,8 @@ def write_image_folder(root: str,
         raise ValueError(
             f'Need num_classes >= 1, images_per_class >= 1 and size >= 8; '
             f'got {num_classes}, {images_per_class}, {size}.')
-    if os.path.isdir(root) and os.listdir(root):
-        raise FileExistsError(
-            f'{root!r} is not empty; give a new or empty directory.')
-    parent = os.path.dirname(os.path.abspath(root))
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=parent, prefix='.tmp-images-')
     rng = np.random.default_rng(seed)
-    try:
+    with staged_directory(root) as staging:
         for split in splits:
             for label in range(num_classes):
                 folder = os.path.join(staging, split, class_name(label))
@@ -61,10 +55,4 @@ def write_image_folder(root: str,
                 for index in range(images_per_class):
                     Image.fromarray(_draw(label, num_classes, size, rng)).save(
                         os.path.join(folder, f'{index:04d}.png'))
-        if os.path.isdir(root):
-            os.rmdir(root)
-        os.replace(staging, root)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return {split: num_classes * images_per_class for split in splits}

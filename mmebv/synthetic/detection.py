@@ -7,16 +7,15 @@ names, so the unmodified COCO configs (80 classes) train and evaluate on it.
 Layout: ``<root>/annotations/instances_{train,val}2017.json`` and
 ``<root>/{train,val}2017/<id>.jpg``, i.e. COCO's, for ``data_root=<root>``.
 """
-import contextlib
 import json
 import math
 import os
-import shutil
-import tempfile
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from mmebv.fileio import staged_directory
 
 #: (COCO category id, COCO class name, shape drawn for it).
 CATEGORIES: Tuple[Tuple[int, str, str], ...] = (
@@ -24,26 +23,6 @@ CATEGORIES: Tuple[Tuple[int, str, str], ...] = (
     (62, 'tv', 'square'),
     (38, 'kite', 'triangle'),
 )
-
-
-@contextlib.contextmanager
-def staged_directory(root: str) -> Iterator[str]:
-    """Yield a staging folder that replaces ``root`` (absent or empty) on
-    success, and is removed on failure."""
-    if os.path.isdir(root) and os.listdir(root):
-        raise FileExistsError(
-            f'{root!r} is not empty; give a new or empty directory.')
-    parent = os.path.dirname(os.path.abspath(root))
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=parent, prefix='.tmp-synthetic-')
-    try:
-        yield staging
-        if os.path.isdir(root):
-            os.rmdir(root)
-        os.replace(staging, root)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def random_polygon(shape: str, image_size: int,

@@ -9,14 +9,13 @@ long-tailed CIFAR benchmarks (Cao et al., 2019), and writes them as
 """
 import json
 import os
-import shutil
-import tempfile
 from typing import Dict
 
 import numpy as np
 from PIL import Image
 
 from mmebv.cls.long_tail_cifar import long_tail_counts
+from mmebv.fileio import staged_directory
 
 META_FILE = 'meta.json'
 
@@ -75,10 +74,7 @@ def write_digits(root: str, imbalance_ratio: float = 10,
             f'{root} is not empty and holds no {META_FILE}; give a new or '
             f'empty directory.')
     split = split_digits(imbalance_ratio, test_per_class, seed)
-    parent = os.path.dirname(os.path.abspath(root))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=parent, prefix='.tmp-digits-')
-    try:
+    with staged_directory(root) as tmp:
         for subset, per_class in split.items():
             for label, images in per_class.items():
                 folder = os.path.join(tmp, subset, str(label))
@@ -93,10 +89,4 @@ def write_digits(root: str, imbalance_ratio: float = 10,
             test_counts=[len(v) for _, v in sorted(split['test'].items())])
         with open(os.path.join(tmp, META_FILE), 'w') as f:
             json.dump(meta, f, indent=2)
-        if os.path.isdir(root):
-            os.rmdir(root)
-        os.replace(tmp, root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return meta

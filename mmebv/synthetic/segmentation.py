@@ -12,7 +12,9 @@ from typing import Dict, Tuple
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .detection import noisy_background, random_polygon, staged_directory
+from mmebv.fileio import staged_directory
+
+from .detection import noisy_background, random_polygon
 
 #: (ADE20K label value in the PNG, shape drawn for it): wall, floor, tree.
 CLASSES: Tuple[Tuple[int, str], ...] = ((1, 'square'), (4, 'circle'),
