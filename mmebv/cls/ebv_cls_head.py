@@ -6,7 +6,7 @@ from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from torch import nn
 
-from mmebv.core import EBVClassifier, EBVFileError
+from mmebv.core import EBVClassifier
 
 
 @MODELS.register_module()
@@ -64,14 +64,9 @@ class EBVClsHead(ClsHead):
         self.in_channels = in_channels
         self.ebv_dim = ebv_dim
         self.projection = nn.Linear(in_channels, ebv_dim)
-        try:
-            self.ebv = EBVClassifier(
-                num_classes, ebv_dim, tau=tau, ebv_file=ebv_file,
-                method=method, alpha=alpha, seed=seed)
-        except EBVFileError as err:
-            raise EBVFileError(
-                f'EBVClsHead(num_classes={num_classes}, ebv_dim={ebv_dim}) '
-                f'cannot use ebv_file={ebv_file!r}: {err}') from err
+        self.ebv = EBVClassifier(
+            num_classes, ebv_dim, tau=tau, ebv_file=ebv_file, method=method,
+            alpha=alpha, seed=seed)
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """Project the last-stage feature to the EBV dimension."""

@@ -55,7 +55,12 @@ class EBVClassifier(nn.Module):
         self.dim = dim
         self.tau = tau
         if ebv_file is not None:
-            ebvs, _ = load_ebvs(ebv_file, num_vectors=num_vectors, dim=dim)
+            try:
+                ebvs, _ = load_ebvs(ebv_file, num_vectors=num_vectors, dim=dim)
+            except EBVFileError as err:
+                raise EBVFileError(
+                    f'EBVs for num_classes={num_vectors}, ebv_dim={dim} '
+                    f'cannot come from ebv_file={ebv_file!r}: {err}') from err
             self.source = f'file {ebv_file!r}'
         else:
             ebvs = generate_ebvs(

@@ -8,7 +8,6 @@ from typing import Optional
 from torch import Tensor, nn
 
 from .classifier import EBVClassifier
-from .storage import EBVFileError
 
 
 class EBVPredictor(nn.Module):
@@ -50,17 +49,9 @@ class EBVPredictor(nn.Module):
         self.channel_dim = 1 if spatial else -1
         self.projection = (nn.Conv2d(in_channels, ebv_dim, kernel_size=1)
                            if spatial else nn.Linear(in_channels, ebv_dim))
-        try:
-            self.ebv = EBVClassifier(
-                num_classes, ebv_dim, tau=tau, ebv_file=ebv_file,
-                method=method, alpha=alpha, seed=seed)
-        except EBVFileError as err:
-            raise EBVFileError(
-                f'EBV predictor for {num_classes} classes x {ebv_dim} dims '
-                f'cannot use ebv_file={ebv_file!r}: {err} Generate a '
-                f'matching file with `python tools/generate_ebvs.py '
-                f'--num-classes {num_classes} --dim {ebv_dim} --out F`.'
-            ) from err
+        self.ebv = EBVClassifier(
+            num_classes, ebv_dim, tau=tau, ebv_file=ebv_file, method=method,
+            alpha=alpha, seed=seed)
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits of shape ``x.shape`` with N channels instead of C."""
