@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from .storage import EBVFileError, load_ebvs
 from .generate import generate_ebvs
+from .structured import KerdockEBVs, is_structured_file, load_kerdock
 
 #: Above this many elements (128 MiB of float32) the EBVs are not saved in
 #: checkpoints; only their fingerprint is, and loading checks it.
@@ -21,14 +22,33 @@ def ebv_fingerprint(ebvs: Tensor) -> Tensor:
     return torch.tensor(list(digest), dtype=torch.uint8)
 
 
+def structured_ebvs(num_vectors: int, dim: int, ebv_file: Optional[str],
+                    method: str) -> Optional[KerdockEBVs]:
+    """The structured set asked for (a structured file or ``'kerdock'``)."""
+    if ebv_file is None:
+        return KerdockEBVs(num_vectors, dim) if method == 'kerdock' else None
+    if not is_structured_file(ebv_file):
+        return None
+    try:
+        return load_kerdock(ebv_file, num_vectors=num_vectors, dim=dim)
+    except EBVFileError as err:
+        raise EBVFileError(
+            f'EBVs for num_classes={num_vectors}, ebv_dim={dim} cannot come '
+            f'from ebv_file={ebv_file!r}: {err}') from err
+
+
 class EBVClassifier(nn.Module):
     """Fixed equiangular basis vectors scoring embeddings by cosine / tau.
 
     The EBVs are a buffer (never trained, never in the optimizer). They come
     from ``ebv_file`` when given, else they are generated deterministically
-    from ``method``, ``alpha`` and ``seed``. Checkpoints carry the EBVs (or,
-    above :data:`MAX_CHECKPOINTED_ELEMENTS`, only their SHA-256), and loading a
-    state dict whose EBVs differ from the ones in use raises.
+    from ``method``, ``alpha`` and ``seed``. ``method='kerdock'`` (or a
+    structured file) keeps only the sign patterns of a Kerdock set and
+    scores by fast Walsh-Hadamard transforms (:mod:`.structured`), with the
+    same logits as the dense set ``generate_ebvs(N, d, method='kerdock')``.
+    Checkpoints carry the EBVs (or, above :data:`MAX_CHECKPOINTED_ELEMENTS`,
+    only their SHA-256; the structured form: its signs and their SHA-256),
+    and loading a state dict whose EBVs differ from the ones in use raises.
 
     Args:
         num_vectors: Number of EBVs N (one per class).
@@ -54,6 +74,13 @@ class EBVClassifier(nn.Module):
         self.num_vectors = num_vectors
         self.dim = dim
         self.tau = tau
+        self.kerdock = structured_ebvs(num_vectors, dim, ebv_file, method)
+        if self.kerdock is not None:
+            self.source = (f'structured Kerdock set ({ebv_file!r})'
+                           if ebv_file else 'structured Kerdock set')
+            self.register_buffer('ebv_fingerprint',
+                                 self.kerdock.fingerprint())
+            return
         if ebv_file is not None:
             try:
                 ebvs, _ = load_ebvs(ebv_file, num_vectors=num_vectors, dim=dim)
@@ -87,7 +114,10 @@ class EBVClassifier(nn.Module):
         with torch.autocast(embeddings.device.type, enabled=False):
             x = F.normalize(embeddings.float(), dim=channel_dim)
             x = x.movedim(channel_dim, -1)
-            logits = x @ self.ebvs.t() / self.tau
+            if self.kerdock is not None:
+                logits = self.kerdock(x) / self.tau
+            else:
+                logits = x @ self.ebvs.t() / self.tau
             return logits.movedim(-1, channel_dim)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata,
