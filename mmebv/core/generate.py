@@ -28,8 +28,9 @@ from .constructions import (kerdock_capacity, kerdock_order, kerdock_vectors,
                             orthonormal_rows, planar_lines, regular_simplex)
 from .optimize import minimize_coherence
 from .paper import PAPER_ALPHA, PAPER_TOLERANCE, paper_ebvs
+from .structured import check_kerdock_size
 
-METHODS = ('auto', 'paper')
+METHODS = ('auto', 'paper', 'kerdock')
 #: Default optimiser budget, in units of N^2 d multiply-adds (~passes x cost).
 DEFAULT_WORK = 4e11
 #: Pass budget bounds when neither ``max_steps`` nor the work budget decides.
@@ -147,7 +148,9 @@ def generate_ebvs(num_vectors: int,
         num_vectors: N, the number of EBVs.
         dim: d, their dimension.
         method: ``'auto'`` (constructions + optimiser) or ``'paper'``
-            (Algorithm 1 of the paper).
+            (Algorithm 1 of the paper) or ``'kerdock'`` (the Kerdock set
+            in the largest 4^k <= d dims, zero-padded: the dense view of
+            :class:`~.structured.KerdockEBVs`).
         alpha: Target max |cos|: generation stops once it is reached. None
             means as low as the budget allows for ``auto`` and the authors'
             0.002 for ``paper``. Below :func:`lower_bound` raises.
@@ -167,6 +170,11 @@ def generate_ebvs(num_vectors: int,
         raise ValueError(f'method must be one of {METHODS}, got {method!r}.')
     generator = torch.Generator().manual_seed(seed)
     device = torch.device(device)
+    if method == 'kerdock':
+        check_kerdock_size(num_vectors, dim)
+        ebvs, mu = kerdock_vectors(num_vectors, dim)
+        _warn_if_missed(mu, alpha)
+        return ebvs
     if method == 'paper':
         target = PAPER_ALPHA if alpha is None else alpha
         check_alpha(target, num_vectors, dim)
