@@ -14,6 +14,8 @@ from mmebv.version import __version__
 #: Version of the file layout (key ``ebvs`` plus the metadata below).
 FORMAT_VERSION = '1'
 TENSOR_KEY = 'ebvs'
+#: Key of the sign patterns of a structured (Kerdock) file, read as dense.
+STRUCTURED_KEY = 'kerdock_signs'
 #: Largest allowed deviation of a row norm from 1.
 NORM_TOLERANCE = 1e-4
 
@@ -51,6 +53,7 @@ def load_ebvs(path: str,
               dim: Optional[int] = None) -> Tuple[Tensor, Dict[str, str]]:
     """Read and validate an EBV file; return ``(ebvs, metadata)``.
 
+    A structured (Kerdock) file is returned in its dense view.
     Raises :class:`EBVFileError` saying what is wrong and how to make a
     matching file when the file is missing, unreadable, holds no float32
     (N, d) tensor under ``ebvs``, its metadata disagrees with the tensor, its
@@ -70,6 +73,9 @@ def load_ebvs(path: str,
         raise EBVFileError(
             f'{path!r} is not a readable .safetensors EBV file ({err}). '
             f'Regenerate it with: {fix}') from None
+    if STRUCTURED_KEY in keys:
+        from .structured import load_kerdock  # it imports this module
+        return load_kerdock(path, num_vectors, dim).dense(), metadata
     if TENSOR_KEY not in tensors:
         raise EBVFileError(f'{path!r} holds no tensor under the key '
                            f'{TENSOR_KEY!r} (keys: {keys}); it is not an EBV '

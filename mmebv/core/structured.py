@@ -34,10 +34,7 @@ from mmebv.version import __version__
 from .constructions import (kerdock_capacity, kerdock_order,
                             kerdock_quadratic_forms, kerdock_vectors,
                             sylvester_hadamard)
-from .storage import FORMAT_VERSION, EBVFileError
-
-#: Key of the sign patterns in a structured ``.safetensors`` EBV file.
-SIGNS_KEY = 'kerdock_signs'
+from .storage import FORMAT_VERSION, STRUCTURED_KEY, EBVFileError
 #: Value of the ``form`` metadata of a structured file.
 STRUCTURED_FORM = 'kerdock'
 
@@ -191,7 +188,7 @@ def save_kerdock(path: str, ebvs: KerdockEBVs,
                 max_abs_cos=f'{ebvs.coherence:.8g}',
                 mmebv_version=__version__, format_version=FORMAT_VERSION)
     with atomic_file(path, suffix='.safetensors') as tmp:
-        save_file({SIGNS_KEY: ebvs.signs.cpu().contiguous()}, tmp,
+        save_file({STRUCTURED_KEY: ebvs.signs.cpu().contiguous()}, tmp,
                   metadata=meta)
 
 
@@ -199,7 +196,7 @@ def is_structured_file(path: str) -> bool:
     """Whether ``path`` is a readable structured (Kerdock) EBV file."""
     try:
         with safe_open(path, framework='pt') as f:
-            return SIGNS_KEY in f.keys()
+            return STRUCTURED_KEY in f.keys()
     except (SafetensorError, OSError, ValueError, RuntimeError):
         return False
 
@@ -220,7 +217,7 @@ def load_kerdock(path: str,
                            f'file. Create one with: {fix}')
     with safe_open(path, framework='pt') as f:
         metadata = dict(f.metadata() or {})
-        signs = f.get_tensor(SIGNS_KEY)
+        signs = f.get_tensor(STRUCTURED_KEY)
     try:
         found_n, found_d = int(metadata['num_vectors']), int(metadata['dim'])
         structured = KerdockEBVs(found_n, found_d, signs)
