@@ -1,21 +1,24 @@
-"""EBV head vs LinearClsHead: trainable parameters, train-step time, memory.
+"""FC head vs dense EBV head vs structured (Kerdock) EBV head on CPU.
 
     python benchmarks/head_speed.py [--out docs/benchmarks/head_speed.md]
 
-For N = 1000 (d = 1000) and N = 100,000 (d = 5000), on CPU:
+Variants: ``LinearClsHead`` (FC), ``EBVClsHead`` with dense EBVs (an N x d
+buffer; ``method='auto'``, which at these sizes returns the zero-padded
+Kerdock set) and ``EBVClsHead(method='kerdock')`` (sign patterns, fast
+Walsh-Hadamard logits). Two parts:
 
-* full train step: ResNet-50 + global pooling + head, forward + backward +
-  SGD (momentum 0.9) step on a batch of ``--batch`` 224x224 images;
-* head-only step: the head alone on ``--head-batch`` 2048-d pooled features.
+* full step: ResNet-50 + global pooling + head, forward + backward + SGD
+  (momentum 0.9) step on ``--batch`` 224x224 images, at N = 1000 and 100,000;
+* head step: the head alone on ``--head-batch`` 2048-d pooled features, at
+  N = 1000, 10,000, 100,000 and 1,000,000 (only the structured head fits in
+  memory at 1,000,000: FC needs 3 x 7.6 GiB, dense d = 4096 EBVs 15.3 GiB).
 
-Each measurement builds both models in this process, runs a few warm-up
-steps, then ``--repeats`` steps alternating EBV and FC (so that machine noise
-hits both alike) and reports the medians and the median of the ratios of
-adjacent EBV and FC steps. Peak memory at N = 100,000 comes from a separate
-worker process per model (Linux peak RSS, during train steps and while
-building). EBVs are random unit
-vectors from a temporary file: the cost does not depend on their values, and
-generating 100,000 x 5,000 well-spread EBVs takes far longer than this run.
+All variants of a row live in one process and their steps alternate (the
+order rotates every round), so machine noise hits all alike; ratios to FC
+are medians of the ratios of same-round steps. Peak memory comes from a
+separate worker process per variant (Linux peak RSS while training and while
+building). At N = 100,000 the structured logits and input gradients are
+compared with the dense d = 4096 head holding the same vectors.
 """
 import argparse
 import json
@@ -24,56 +27,66 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 import torch
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
 FEAT_DIM = 2048
+#: (label, kind, d) of each variant; kind is fc, ebv (dense) or kerdock.
+Variant = Tuple[str, str, int]
+FC: Variant = ('FC', 'fc', 0)
 
 
-def ebv_file(directory: str, num_classes: int, dim: int) -> str:
-    """Random unit EBVs written once to ``directory``."""
-    from mmebv.core import save_ebvs
-    path = os.path.join(directory, f'ebv_{num_classes}x{dim}.safetensors')
-    if not os.path.exists(path):
-        gen = torch.Generator().manual_seed(0)
-        ebvs = torch.randn(num_classes, dim, generator=gen)
-        save_ebvs(path, torch.nn.functional.normalize(ebvs, dim=1))
-    return path
+def dense(dim: int) -> Variant:
+    return (f'EBV dense d={dim}', 'ebv', dim)
 
 
-def build_head_cfg(kind: str, num_classes: int, dim: int,
-                   directory: str) -> dict:
+def kerdock(dim: int) -> Variant:
+    return (f'EBV Kerdock d={dim}', 'kerdock', dim)
+
+
+#: (part, N, variants) of each row of the report.
+ROWS: List[Tuple[str, int, List[Variant]]] = [
+    ('full', 1000, [FC, dense(1000)]),
+    ('full', 100_000, [FC, dense(5000), kerdock(4096)]),
+    ('head', 1000, [FC, dense(1000)]),
+    ('head', 10_000, [FC, dense(5000), dense(4096), kerdock(4096)]),
+    ('head', 100_000, [FC, dense(5000), dense(4096), kerdock(4096)]),
+    ('head', 1_000_000, [kerdock(4096)]),
+]
+
+
+def head_cfg(kind: str, num_classes: int, dim: int) -> dict:
     if kind == 'fc':
-        return dict(type='LinearClsHead', num_classes=num_classes,
+        return dict(type='mmpretrain.LinearClsHead', num_classes=num_classes,
                     in_channels=FEAT_DIM)
-    return dict(type='EBVClsHead', num_classes=num_classes,
+    return dict(type='mmpretrain.EBVClsHead', num_classes=num_classes,
                 in_channels=FEAT_DIM, ebv_dim=dim,
-                ebv_file=ebv_file(directory, num_classes, dim))
+                method='kerdock' if kind == 'kerdock' else 'auto')
 
 
 class Stepper:
     """One model (full classifier or head only) and its SGD train step."""
 
     def __init__(self, kind: str, part: str, num_classes: int, dim: int,
-                 batch: int, directory: str) -> None:
+                 batch: int) -> None:
         import mmebv.cls  # noqa: F401
         from mmpretrain.registry import MODELS
         from mmpretrain.structures import DataSample
-        head = build_head_cfg(kind, num_classes, dim, directory)
+        head = head_cfg(kind, num_classes, dim)
         if part == 'full':
             self.model = MODELS.build(
                 dict(type='mmpretrain.ImageClassifier',
                      backbone=dict(type='mmpretrain.ResNet', depth=50),
                      neck=dict(type='mmpretrain.GlobalAveragePooling'),
-                     head=dict(head, type='mmpretrain.' + head['type'])))
+                     head=head))
             self.inputs = torch.randn(batch, 3, 224, 224)
+            self.head = self.model.head
         else:
-            self.model = MODELS.build(
-                dict(head, type='mmpretrain.' + head['type']))
+            self.model = self.head = MODELS.build(head)
             self.inputs = (torch.randn(batch, FEAT_DIM), )
         self.model.init_weights()
         self.model.train()
@@ -85,12 +98,15 @@ class Stepper:
         self.optimizer = torch.optim.SGD(
             self.params, lr=1e-3, momentum=0.9, weight_decay=2e-5)
 
-    def head_params(self) -> int:
-        head = self.model.head if self.part == 'full' else self.model
-        return sum(p.numel() for p in head.parameters() if p.requires_grad)
-
-    def total_params(self) -> int:
-        return sum(p.numel() for p in self.params)
+    def sizes(self) -> Dict[str, float]:
+        """Trainable head parameters, head state-dict and EBV-state MiB."""
+        state = self.head.state_dict()
+        mib = sum(t.numel() * t.element_size() for t in state.values()) / 2**20
+        ebv = sum(t.numel() * t.element_size() for k, t in state.items()
+                  if k.startswith('ebv.')) / 2**20
+        return dict(head_params=sum(p.numel() for p in self.head.parameters()
+                                    if p.requires_grad),
+                    state_mib=mib, ebv_state_mib=ebv)
 
     def step(self) -> float:
         start = time.perf_counter()
@@ -124,88 +140,108 @@ def peak_rss_mib() -> float:
 
 
 def worker(args: argparse.Namespace) -> None:
-    """Measure one (kind, part) model; print a JSON line."""
+    """Peak memory of one variant alone; print a JSON line."""
     import mmebv.cls  # noqa: F401  (baseline: libraries loaded, no model)
     from mmpretrain.models import ImageClassifier  # noqa: F401
     baseline = rss_mib()
-    stepper = Stepper(args.kind, args.part, args.num_classes, args.dim,
-                      args.batch_size, args.tmp)
+    stepper = Stepper(args.worker, args.part, args.num_classes, args.dim,
+                      args.batch_size)
     build_peak = peak_rss_mib()
     reset_peak_rss()
-    for _ in range(args.warmup):
+    for _ in range(args.memory_steps):
         stepper.step()
-    times = [stepper.step() for _ in range(args.repeats)]
-    print(json.dumps(dict(times=times, peak_mib=peak_rss_mib() - baseline,
-                          build_peak_mib=build_peak - baseline,
-                          head_params=stepper.head_params(),
-                          total_params=stepper.total_params())))
+    print(json.dumps(dict(peak_mib=peak_rss_mib() - baseline,
+                          build_peak_mib=build_peak - baseline)))
 
 
-def run_worker(kind: str, part: str, num_classes: int, dim: int, batch: int,
-               args: argparse.Namespace, repeats: int) -> Dict:
+def run_worker(variant: Variant, part: str, num_classes: int, batch: int,
+               args: argparse.Namespace) -> Dict:
+    _, kind, dim = variant
     cmd = [sys.executable, os.path.abspath(__file__), '--worker', kind,
            '--part', part, '--num-classes', str(num_classes), '--dim',
-           str(dim), '--batch-size', str(batch), '--tmp', args.tmp,
-           '--warmup', str(args.warmup), '--repeats', str(repeats)]
+           str(dim), '--batch-size', str(batch), '--memory-steps',
+           str(args.memory_steps)]
     env = dict(os.environ, PYTHONPATH=REPO)
     out = subprocess.run(cmd, check=True, capture_output=True, text=True,
                          env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def in_process(num_classes: int, dim: int, part: str, batch: int,
-               args: argparse.Namespace) -> Dict[str, Dict]:
-    """Both models in this process, steps alternating EBV, FC, EBV..."""
-    steppers = {kind: Stepper(kind, part, num_classes, dim, batch, args.tmp)
-                for kind in ('ebv', 'fc')}
-    times: Dict[str, List[float]] = {'ebv': [], 'fc': []}
+def relative_error(got: torch.Tensor, want: torch.Tensor) -> float:
+    return float((got.double() - want.double()).abs().max() /
+                 want.double().abs().max())
+
+
+def compare_with_dense(fast: Stepper, slow: Stepper,
+                       batch: int) -> Dict[str, float]:
+    """Logits and input gradients of the structured vs the dense head."""
+    slow.head.projection.load_state_dict(fast.head.projection.state_dict())
+    gen = torch.Generator().manual_seed(2)
+    feats = torch.randn(batch, FEAT_DIM, generator=gen)
+    outputs = []
+    for stepper in (fast, slow):
+        x = feats.clone().requires_grad_()
+        logits = stepper.head((x, ))
+        weights = torch.randn(logits.shape, generator=gen.manual_seed(3))
+        (logits * weights).sum().backward()
+        outputs.append((logits.detach(), x.grad))
+    (fast_logits, fast_grad), (dense_logits, dense_grad) = outputs
+    return dict(logits=relative_error(fast_logits, dense_logits),
+                grad=relative_error(fast_grad, dense_grad))
+
+
+def measure_row(part: str, num_classes: int, variants: List[Variant],
+                batch: int, args: argparse.Namespace) -> Dict:
+    """Time the variants side by side, then their peak memory alone."""
+    steppers = {}
+    for label, kind, dim in variants:
+        print(f'  building {label}...', flush=True)
+        steppers[label] = Stepper(kind, part, num_classes, dim, batch)
+    labels = list(steppers)
+    times: Dict[str, List[float]] = {label: [] for label in labels}
     for i in range(args.warmup + args.repeats):
-        for kind in ('ebv', 'fc') if i % 2 == 0 else ('fc', 'ebv'):
-            elapsed = steppers[kind].step()
+        shift = i % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            elapsed = steppers[label].step()
             if i >= args.warmup:
-                times[kind].append(elapsed)
-    return {kind: dict(times=times[kind], peak_mib=None, build_peak_mib=None,
-                       head_params=s.head_params(),
-                       total_params=s.total_params())
-            for kind, s in steppers.items()}
-
-
-def in_workers(num_classes: int, dim: int, part: str, batch: int,
-               args: argparse.Namespace) -> Dict[str, Dict]:
-    """Each model in its own worker process (for its peak memory)."""
-    rounds = args.worker_rounds
-    per_round = args.memory_steps
-    results: Dict[str, Dict] = {}
-    for i in range(rounds):
-        for kind in ('ebv', 'fc') if i % 2 == 0 else ('fc', 'ebv'):
-            got = run_worker(kind, part, num_classes, dim, batch, args,
-                             per_round)
-            if kind in results:
-                results[kind]['times'] += got['times']
-                for key in ('peak_mib', 'build_peak_mib'):
-                    results[kind][key] = max(results[kind][key], got[key])
-            else:
-                results[kind] = got
-    return results
-
-
-def time_ratio(row: dict) -> str:
-    """EBV/FC step time: the median of the ratios of adjacent steps."""
-    ebv, fc = row['ebv']['times'], row['fc']['times']
-    return f"{statistics.median(e / f for e, f in zip(ebv, fc)):.3f}"
-
-
-def fmt_params(count: int) -> str:
-    return f'{count / 1e6:.2f}M'
+                times[label].append(elapsed)
+    row = dict(part=part, n=num_classes, batch=batch, variants={})
+    for label in labels:
+        row['variants'][label] = dict(times=times[label],
+                                      **steppers[label].sizes())
+    fast, slow = kerdock(4096)[0], dense(4096)[0]
+    if part == 'head' and fast in steppers and slow in steppers:
+        row['equality'] = compare_with_dense(steppers[fast], steppers[slow],
+                                             batch)
+    del steppers
+    if not args.skip_memory:
+        for variant in variants:
+            print(f'  peak memory of {variant[0]} (worker)...', flush=True)
+            row['variants'][variant[0]].update(
+                run_worker(variant, part, num_classes, batch, args))
+    return row
 
 
 def fmt_ms(times: List[float]) -> str:
     return f'{1000 * statistics.median(times):.1f}'
 
 
-def report(rows: List[dict], args: argparse.Namespace, seconds: float) -> str:
+def ratio_to_fc(row: Dict, label: str) -> Optional[float]:
+    fc = row['variants'].get(FC[0])
+    if fc is None:
+        return None
+    mine = row['variants'][label]['times']
+    return statistics.median(m / f for m, f in zip(mine, fc['times']))
+
+
+def fmt_mib(value: float) -> str:
+    return f'{value:.3f}' if value < 1 else f'{value:.0f}'
+
+
+def report(rows: List[Dict], args: argparse.Namespace, seconds: float,
+           load: Tuple[float, float]) -> str:
     lines = [
-        '# EBV head vs FC head (LinearClsHead): parameters, step time, memory',
+        '# FC head vs dense EBV head vs structured (Kerdock) EBV head',
         '',
         'Written by `benchmarks/head_speed.py`; reproduce with:',
         '',
@@ -216,64 +252,64 @@ def report(rows: List[dict], args: argparse.Namespace, seconds: float) -> str:
         f'Machine: {platform.processor() or platform.machine()}, '
         f'{torch.get_num_threads()} torch threads, CPU only; torch '
         f'{torch.__version__}, Python {platform.python_version()}; run took '
-        f'{seconds:.0f} s on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}.',
+        f'{seconds:.0f} s, finished '
+        f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}; 1-minute '
+        f'load average {load[0]:.1f} at the start and {load[1]:.1f} at the '
+        f'end (other jobs shared the machine).',
         '',
         f'Full step = ResNet-50 + global pooling + head, forward + backward + '
-        f'SGD (momentum 0.9) step, batch {args.batch} x 3 x 224 x 224. Head '
-        f'step = the head alone on {args.head_batch} pooled 2048-d features. '
-        f'Times: median of {args.repeats} steps after {args.warmup} warm-up '
-        f'steps; both models live in one process and their steps alternate, '
-        f'so that machine noise hits both alike; EBV/FC time is the median '
-        f'of the ratios of adjacent EBV and FC steps. Trainable parameters '
-        f'exclude the EBVs (a fixed buffer).',
+        f'SGD (momentum 0.9) step on {args.batch} x 3 x 224 x 224 images. '
+        f'Head step = the head alone on {args.head_batch} pooled 2048-d '
+        f'features, the same train step. Times: median of {args.repeats} '
+        f'steps after {args.warmup} warm-up steps, all variants of a row in '
+        f'one process, steps alternating (order rotating each round); '
+        f'"/ FC" is the median of the ratios of same-round steps. Peak MiB: '
+        f'a worker process per variant, peak RSS during '
+        f'{args.memory_steps} train steps / while building the model, both '
+        f'minus its RSS after importing the libraries. State MiB: the '
+        f'head\'s state dict (what a checkpoint stores), of which the EBV '
+        f'part (the dense buffer is not checkpointed above 2^25 elements: '
+        f'only its fingerprint is; it is still resident). Dense EBVs come '
+        f'from `method=\'auto\'`, which at these sizes is the zero-padded '
+        f'Kerdock set (cost does not depend on the values).',
         '',
-        '| N | d (EBV) | part | trainable params EBV | trainable params FC '
-        '| EBV ms/step | FC ms/step | EBV/FC time | EBV peak MiB (train / '
-        'build) | FC peak MiB (train / build) |',
-        '|---|---|---|---|---|---|---|---|---|---|',
+        '| part | N | head | trainable head params | ms/step | / FC | '
+        'peak MiB train / build | state MiB (EBV part) |',
+        '|---|---|---|---|---|---|---|---|',
     ]
     for row in rows:
-        ebv, fc = row['ebv'], row['fc']
-        ratio = time_ratio(row)
-        peaks = [f"{r['peak_mib']:.0f} / {r['build_peak_mib']:.0f}"
-                 if r['peak_mib'] is not None else 'n/a' for r in (ebv, fc)]
-        lines.append(
-            f"| {row['n']:,} | {row['d']} | {row['part']} | "
-            f"{fmt_params(ebv['head_params'])} head / "
-            f"{fmt_params(ebv['total_params'])} total | "
-            f"{fmt_params(fc['head_params'])} head / "
-            f"{fmt_params(fc['total_params'])} total | {fmt_ms(ebv['times'])}"
-            f" | {fmt_ms(fc['times'])} | {ratio} | {peaks[0]} | "
-            f"{peaks[1]} |")
-    lines += ['', 'Targets: EBV/FC full-step time <= 1.05 at N = 1000; EBV '
-              'trainable classifier parameters <= 1/20 of FC at N = 100,000.',
-              '']
-    for row in rows:
-        ebv, fc = row['ebv'], row['fc']
-        if row['part'] == 'full' and row['n'] == 1000:
-            ratio = time_ratio(row)
+        for label, got in row['variants'].items():
+            ratio = ratio_to_fc(row, label)
+            peak = (f"{got['peak_mib']:.0f} / {got['build_peak_mib']:.0f}"
+                    if 'peak_mib' in got else 'n/a')
             lines.append(
-                f'- N = 1000 full-step time ratio EBV/FC: {ratio} (median of '
-                f'the ratios of adjacent EBV and FC steps; '
-                f"{'met' if float(ratio) <= 1.05 else 'NOT met'}).")
-        if row['part'] == 'head' and row['n'] == 100000:
-            share = ebv['head_params'] / fc['head_params']
-            lines.append(f'- N = 100,000 classifier parameters: EBV/FC = '
-                         f'{share:.4f} = 1/{1 / share:.1f} '
-                         f"({'met' if share <= 1 / 20 else 'NOT met'}).")
-    lines.append('- Work per step: the EBV head adds a normalisation and an N x '
-                 'd product against the fixed EBVs (forward and backward to '
-                 'the embedding); the FC head trains N x 2048 weights and '
-                 'updates them and their momentum every step. Head-only '
-                 'times isolate that difference; the full step shows its '
-                 'share of a ResNet-50 train step.')
-    lines.append('- Peak memory at N = 100,000: a worker process runs only '
-                 'that model; "train" is its peak RSS during the timed train '
-                 'steps (model resident, activations, gradients, momentum), '
-                 '"build" its peak while building the model (for EBV this '
-                 'includes reading and checking the EBV file); both minus its '
-                 'RSS after importing the libraries. The EBV figures include the '
-                 '100,000 x 5,000 float32 EBV buffer (1.9 GiB).')
+                f"| {row['part']} | {row['n']:,} | {label} | "
+                f"{got['head_params'] / 1e6:.2f}M | {fmt_ms(got['times'])} | "
+                f"{'-' if ratio is None else f'{ratio:.3f}'} | {peak} | "
+                f"{fmt_mib(got['state_mib'])} "
+                f"({fmt_mib(got['ebv_state_mib'])}) |")
+    lines += ['', '## Targets (issue #12)', '']
+    for row in rows:
+        if row['part'] != 'head' or row['n'] != 100_000:
+            continue
+        label = kerdock(4096)[0]
+        ratio = ratio_to_fc(row, label)
+        ebv_mib = row['variants'][label]['ebv_state_mib']
+        lines.append(
+            f'- N = 100,000 head step, structured / FC: {ratio:.3f} (target '
+            f"<= 1/3: {'met' if ratio <= 1 / 3 else 'NOT met'}).")
+        lines.append(
+            f'- N = 100,000 structured EBV state: {ebv_mib * 2**20:,.0f} '
+            f"bytes (target < 1 MB: {'met' if ebv_mib * 2**20 < 1e6 else 'NOT met'}).")
+        if 'equality' in row:
+            eq = row['equality']
+            ok = max(eq['logits'], eq['grad']) <= 1e-4
+            lines.append(
+                f"- Structured vs dense d = 4096 (same vectors), batch "
+                f"{row['batch']}: max relative error {eq['logits']:.2e} on "
+                f"the logits, {eq['grad']:.2e} on the input gradients "
+                f"(relative to the largest entry; target 1e-4: "
+                f"{'met' if ok else 'NOT met'}).")
     return '\n'.join(lines) + '\n'
 
 
@@ -284,61 +320,48 @@ def parse_args() -> argparse.Namespace:
                         help='images per full train step')
     parser.add_argument('--head-batch', type=int, default=256,
                         help='features per head-only step')
-    parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--repeats', type=int, default=10)
-    parser.add_argument('--worker-rounds', type=int, default=1,
-                        help='memory worker processes per model at N = 100,000')
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=6)
     parser.add_argument('--memory-steps', type=int, default=2,
                         help='train steps of each memory worker')
-    parser.add_argument('--skip-large', action='store_true',
-                        help='only N = 1000 (quick check)')
-    # Internal: one worker measurement.
-    parser.add_argument('--worker', choices=['ebv', 'fc'], help=argparse.SUPPRESS)
-    parser.add_argument('--part', choices=['full', 'head'], help=argparse.SUPPRESS)
+    parser.add_argument('--skip-memory', action='store_true',
+                        help='no peak-memory workers')
+    parser.add_argument('--max-classes', type=int, default=1_000_000,
+                        help='skip rows with more classes (quick checks)')
+    # Internal: one memory worker.
+    parser.add_argument('--worker', choices=['fc', 'ebv', 'kerdock'],
+                        help=argparse.SUPPRESS)
+    parser.add_argument('--part', choices=['full', 'head'],
+                        help=argparse.SUPPRESS)
     parser.add_argument('--num-classes', type=int, help=argparse.SUPPRESS)
     parser.add_argument('--dim', type=int, help=argparse.SUPPRESS)
     parser.add_argument('--batch-size', type=int, help=argparse.SUPPRESS)
-    parser.add_argument('--tmp', help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.argv = sys.argv[1:]
     return args
 
 
 def main() -> None:
+    from mmebv.fileio import atomic_file
     args = parse_args()
     if args.worker:
-        args.kind = args.worker
         worker(args)
         return
-    start = time.time()
+    start, load_start = time.time(), os.getloadavg()[0]
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        args.tmp = tmp
-        for part, batch in (('full', args.batch), ('head', args.head_batch)):
-            print(f'N = 1000, {part} step...', flush=True)
-            rows.append(dict(n=1000, d=1000, part=part,
-                             **in_process(1000, 1000, part, batch, args)))
-        if not args.skip_large:
-            for part, batch in (('full', args.batch),
-                                ('head', args.head_batch)):
-                print(f'N = 100,000, {part} step...', flush=True)
-                row = dict(n=100000, d=5000, part=part,
-                           **in_process(100000, 5000, part, batch, args))
-                print(f'N = 100,000, {part} step memory (workers)...',
-                      flush=True)
-                for kind, got in in_workers(100000, 5000, part, batch,
-                                            args).items():
-                    row[kind]['peak_mib'] = got['peak_mib']
-                    row[kind]['build_peak_mib'] = got['build_peak_mib']
-                rows.append(row)
-    text = report(rows, args, time.time() - start)
-    out = os.path.join(REPO, args.out) if not os.path.isabs(
-        args.out) else args.out
+    for part, num_classes, variants in ROWS:
+        if num_classes > args.max_classes:
+            continue
+        batch = args.batch if part == 'full' else args.head_batch
+        print(f'{part} step, N = {num_classes:,}...', flush=True)
+        rows.append(measure_row(part, num_classes, variants, batch, args))
+    text = report(rows, args, time.time() - start,
+                  (load_start, os.getloadavg()[0]))
+    out = args.out if os.path.isabs(args.out) else os.path.join(REPO,
+                                                                args.out)
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    fd, tmp_out = tempfile.mkstemp(dir=os.path.dirname(out), suffix='.tmp')
-    with os.fdopen(fd, 'w') as f:
+    with atomic_file(out) as tmp, open(tmp, 'w') as f:
         f.write(text)
-    os.replace(tmp_out, out)
     print(text)
 
 

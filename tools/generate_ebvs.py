@@ -5,6 +5,8 @@ Examples::
     python tools/generate_ebvs.py --num-classes 1000 --dim 512 \\
         --out ebvs_1000x512.safetensors
     python tools/generate_ebvs.py --check ebvs_1000x512.safetensors
+    python tools/generate_ebvs.py --method kerdock --num-classes 100000 \
+        --dim 4096 --out kerdock_100000x4096.safetensors  # signs only
     python tools/generate_ebvs.py --extend ebvs_1000x512.safetensors \\
         --num-classes 1100 --out ebvs_1100x512.safetensors
 
@@ -23,6 +25,13 @@ from mmebv.core import (EBVFileError, coherence_report, extend_ebvs,  # noqa
                         generate_ebvs, load_ebvs, lower_bound, save_ebvs)
 from mmebv.core.generate import TARGET_SLACK, bound_name  # noqa: E402
 from mmebv.core.paper import PAPER_TOLERANCE  # noqa: E402
+from mmebv.core.structured import (KerdockEBVs, check_kerdock_size,  # noqa
+                                   is_structured_file, load_kerdock,
+                                   save_kerdock)
+
+#: Above this N^2 d a structured set's report comes from its construction
+#: alone; below, the dense pairwise report is printed too.
+DENSE_REPORT_WORK = 1e10
 
 
 def number_at_least(cast: Callable, minimum: float,
@@ -55,8 +64,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--alpha', type=non_negative_float,
                         help='target max |cos| (default: as low as the '
                         'budget allows; 0.002 for --method paper)')
-    parser.add_argument('--method', choices=['auto', 'paper'],
-                        default='auto')
+    parser.add_argument('--method', choices=['auto', 'paper', 'kerdock'],
+                        default='auto',
+                        help='kerdock: write the structured form (sign '
+                        'patterns, scored by fast transforms)')
     parser.add_argument('--seed', type=non_negative_int, default=0)
     parser.add_argument('--device', default='cpu',
                         help="'cpu' or 'cuda' (or 'cuda:N')")
@@ -106,6 +117,15 @@ def validate(parser: argparse.ArgumentParser,
                          ' use --device cpu')
     elif args.device != 'cpu':
         parser.error(f"--device must be 'cpu' or 'cuda', got {args.device!r}")
+    if args.method == 'kerdock':
+        if args.extend:
+            parser.error('--extend takes no --method kerdock (a larger '
+                         'Kerdock set starts with the smaller one: generate '
+                         'it with the new --num-classes)')
+        try:
+            check_kerdock_size(args.num_classes, args.dim)
+        except ValueError as err:
+            parser.error(str(err))
     if args.extend:
         try:
             args.base, _ = load_ebvs(args.extend)
@@ -130,7 +150,38 @@ def validate(parser: argparse.ArgumentParser,
                 f'--alpha >= {bound:.6g} or a larger --dim')
 
 
+def print_kerdock_report(kerdock: KerdockEBVs) -> float:
+    """Print the exact max |cos| of a Kerdock set (and, if small, the
+    dense pairwise report); return the max |cos|."""
+    n, d = kerdock.num_vectors, kerdock.dim
+    bound = lower_bound(n, d)
+    print(f'Kerdock set of {n} vectors in R^{kerdock.order} (zero-padded to '
+          f'd = {d}): max |cos| = {kerdock.coherence:.6g} by construction; '
+          f'lower bound {bound:.6g}' + (
+              f', ratio {kerdock.coherence / bound:.4f}' if bound else ''))
+    if n > 1 and n * n * d <= DENSE_REPORT_WORK:
+        print(coherence_report(kerdock.dense()))
+    return kerdock.coherence
+
+
 def check(path: str) -> int:
+    stem, suffix = os.path.splitext(path)
+    if suffix.lower() in ('.pkl', '.pickle', '.pt', '.pth'):
+        print(f"generate_ebvs.py: error: {path!r} is a pickle (such as the "
+              f"authors' eq_{{d}}_{{N}}.pkl), not an EBV file. Convert it to "
+              f"a new file first, then check that one:\n  python tools/"
+              f"model_converters/ebv_pickle_to_safetensors.py {path} "
+              f"{stem}.safetensors", file=sys.stderr)
+        return 2
+    if is_structured_file(path):
+        try:
+            kerdock = load_kerdock(path)
+        except EBVFileError as err:
+            print(f'generate_ebvs.py: error: {err}', file=sys.stderr)
+            return 2
+        print(f'{path}: structured, {kerdock.signs.numel()} signs')
+        print_kerdock_report(kerdock)
+        return 0
     try:
         ebvs, metadata = load_ebvs(path)
     except EBVFileError as err:
@@ -146,6 +197,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.check:
         return check(args.check)
+    if args.method == 'kerdock':
+        return write_kerdock(args)
     progress = not args.no_progress
     start = time.monotonic()
     import warnings
@@ -181,6 +234,19 @@ def main(argv=None) -> int:
               f'{report.max_abs_cos:.6g} > --alpha {args.alpha}; the best '
               f'set found was saved anyway. Raise --time-limit or --alpha.',
               file=sys.stderr)
+        return 1
+    return 0
+
+
+def write_kerdock(args: argparse.Namespace) -> int:
+    """``--method kerdock``: save the structured form (signs + metadata)."""
+    kerdock = KerdockEBVs(args.num_classes, args.dim)
+    mu = print_kerdock_report(kerdock)
+    save_kerdock(args.out, kerdock, dict(method='kerdock'))
+    print(f'saved {args.out} (structured: {kerdock.signs.numel()} signs)')
+    if args.alpha is not None and mu > args.alpha + TARGET_SLACK:
+        print(f'generate_ebvs.py: target NOT reached: the Kerdock set has max '
+              f'|cos| = {mu:.6g} > --alpha {args.alpha}.', file=sys.stderr)
         return 1
     return 0
 
