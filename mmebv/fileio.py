@@ -1,9 +1,43 @@
-"""Atomic writes: a file or a folder appears whole or not at all."""
+"""Atomic writes: a file or a folder appears whole or not at all.
+
+What appears has the permissions a plain ``open`` or ``os.makedirs`` would
+give under the process umask (0644 / 0755 under umask 022), not the private
+0600 / 0700 of :mod:`tempfile`, and its data is on disk (fsync) before the
+rename makes it visible.
+"""
 import contextlib
 import os
 import shutil
 import tempfile
 from typing import Iterator
+
+
+def current_umask() -> int:
+    """The process umask (read by setting it and restoring it at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_path(path: str) -> None:
+    """Flush a file's (or a folder's entries') data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems cannot fsync a folder
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: str) -> None:
+    """fsync every file of ``root``, then every folder, deepest first."""
+    for folder, _, files in os.walk(root, topdown=False):
+        for name in files:
+            path = os.path.join(folder, name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                _fsync_path(path)
+        _fsync_path(folder)
 
 
 @contextlib.contextmanager
@@ -16,7 +50,10 @@ def atomic_file(path: str, suffix: str = '') -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~current_umask())
+        _fsync_path(tmp)
         os.replace(tmp, path)
+        _fsync_path(directory)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -35,9 +72,12 @@ def staged_directory(root: str) -> Iterator[str]:
     staging = tempfile.mkdtemp(dir=parent, prefix='.tmp-')
     try:
         yield staging
+        os.chmod(staging, 0o777 & ~current_umask())
+        _fsync_tree(staging)
         if os.path.isdir(root):
             os.rmdir(root)
         os.replace(staging, root)
+        _fsync_path(parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -17,7 +17,7 @@ import argparse
 import os
 import sys
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -84,6 +84,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def nearest_existing_folder(path: str) -> Optional[str]:
+    """The deepest existing folder above ``path`` (None if a file is in the
+    way): where the folders that ``--out`` needs would be created."""
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    return folder if os.path.isdir(folder) else None
+
+
 def validate(parser: argparse.ArgumentParser,
              args: argparse.Namespace) -> None:
     """Reject every bad combination before any work is done."""
@@ -102,10 +111,11 @@ def validate(parser: argparse.ArgumentParser,
         parser.error('--out FILE.safetensors is required')
     if not args.out.endswith('.safetensors'):
         parser.error(f'--out must end with .safetensors, got {args.out!r}')
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_dir):
-        parser.error(f'cannot write --out {args.out!r}: directory '
-                     f'{out_dir!r} does not exist')
+    # missing folders are created when the file is written
+    out_dir = nearest_existing_folder(args.out)
+    if out_dir is None:
+        parser.error(f'cannot write --out {args.out!r}: a part of its path '
+                     f'is a file, not a folder')
     if not os.access(out_dir, os.W_OK) or (os.path.exists(args.out) and (
             os.path.isdir(args.out) or not os.access(args.out, os.W_OK))):
         parser.error(f'cannot write --out {args.out!r}: permission denied '

@@ -12,6 +12,8 @@ BACKBONE_PREFIX = 'backbone.'
 #: Keys of the EBV head in an mmpretrain ``ImageClassifier`` state dict.
 HEAD_PROJECTION = 'head.projection.'
 HEAD_EBV = 'head.ebv.'
+#: Prefix of the ResNet in the authors' training script (``Net.backbone``).
+OFFICIAL_BACKBONE_PREFIX = 'backbone.'
 #: Largest deviation of an EBV norm from 1 that is re-normalised silently.
 EBV_NORM_TOLERANCE = 1e-3
 
@@ -57,14 +59,30 @@ def _orient_ebvs(ebvs: Tensor, dim: int) -> Tensor:
         f'dimension {dim}; it is not an EBV set.')
 
 
+def _strip_official_prefix(state_dict: Dict[str, Tensor]
+                           ) -> Dict[str, Tensor]:
+    """The ResNet keys of the authors' ``Net``: ``backbone.conv1.weight``
+    (``module.`` already stripped) -> ``conv1.weight``; bare keys as is."""
+    prefix = OFFICIAL_BACKBONE_PREFIX
+    if state_dict and all(key.startswith(prefix) for key in state_dict):
+        return OrderedDict(
+            (key[len(prefix):], value) for key, value in state_dict.items())
+    return state_dict
+
+
 def _torchvision_resnet_to_mmpretrain(
         state_dict: Dict[str, Tensor]) -> Tuple[Dict[str, Tensor], int]:
-    """Rename torchvision ResNet keys; ``fc`` becomes the EBV projection."""
+    """Rename torchvision ResNet keys; ``fc`` becomes the EBV projection.
+
+    Accepts the bare layout and the authors' (``[module.]backbone.*``).
+    """
+    state_dict = _strip_official_prefix(state_dict)
     for key in ('conv1.weight', 'fc.weight', 'fc.bias'):
         if key not in state_dict:
             raise ValueError(
                 f'Key {key!r} missing: not a torchvision/timm-layout ResNet '
-                f'checkpoint (first keys: {list(state_dict)[:5]}).')
+                f'checkpoint, bare or under {OFFICIAL_BACKBONE_PREFIX!r} as '
+                f"the authors save it (first keys: {list(state_dict)[:5]}).")
     converted = OrderedDict()
     for key, value in state_dict.items():
         if key.startswith('fc.'):
@@ -78,8 +96,10 @@ def official_to_mmpretrain(checkpoint: str, ebv_pickle: str, out: str,
                            out_ebv: str, tau: float = 0.07) -> dict:
     """Convert the authors' ResNet-50 EBV release to mmpretrain.
 
-    ``checkpoint`` is their torchvision-layout model (``fc`` = projection to
-    d); ``ebv_pickle`` their pickled (possibly CUDA) EBV tensor. Writes our
+    ``checkpoint`` is their model: ``nn.DataParallel(Net()).state_dict()``
+    with ``Net.backbone`` a timm ResNet-50 (keys ``module.backbone.conv1.
+    weight`` ...; ``fc`` = projection to d), or the bare ResNet keys;
+    ``ebv_pickle`` their pickled (possibly CUDA) EBV tensor. Writes our
     ``.safetensors`` EBV file to ``out_ebv`` and an mmpretrain
     ``ImageClassifier`` checkpoint (``backbone.*``, ``head.projection.*``,
     ``head.ebv.*``) to ``out``; both atomically. Returns a summary.

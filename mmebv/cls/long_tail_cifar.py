@@ -1,15 +1,46 @@
-"""Exponentially long-tailed CIFAR-10/100 (Cui et al. 2019; Cao et al. 2019)."""
+"""Exponentially long-tailed CIFAR-10/100 (Cui et al. 2019; Cao et al. 2019).
+
+The subset is the one of Cao et al.'s public LDAM-DRW code, which the EBV
+authors' CIFAR-LT numbers follow: NumPy's legacy generator seeded once with
+0, then, class by class in label order, that class's indices shuffled with it
+and the first ``n_i`` kept.
+"""
 from typing import List
 
+import numpy as np
 from mmpretrain.datasets import CIFAR10, CIFAR100
 from mmpretrain.registry import DATASETS
 
 
+#: Seed of the selection in Cao et al.'s code (their ``rand_number``).
+SELECTION_SEED = 0
+
+
+def long_tail_indices(labels: np.ndarray, counts: List[int],
+                      seed: int = SELECTION_SEED) -> List[int]:
+    """Positions of the kept samples, in Cao et al.'s order.
+
+    A legacy NumPy generator seeded with ``seed`` shuffles, class by class
+    in label order, the positions of that class; the first ``counts[i]`` of
+    class ``i`` are kept. Equal to their ``np.random.seed(seed)`` followed by
+    ``np.random.shuffle`` per class, without touching NumPy's global state.
+    """
+    rng = np.random.RandomState(seed)
+    kept = []
+    for label, count in enumerate(counts):
+        positions = np.flatnonzero(labels == label)
+        rng.shuffle(positions)
+        kept.extend(positions[:count].tolist())
+    return kept
+
+
 def long_tail_counts(n_max: int, num_classes: int,
                      imbalance_ratio: float) -> List[int]:
-    """Per-class counts ``n_i = floor(n_max * ratio ** (-i / (C - 1)))``.
+    """Per-class counts ``n_i = int(n_max * (1 / ratio) ** (i / (C - 1)))``.
 
-    Class 0 keeps ``n_max`` samples, the last class ``n_max / ratio``.
+    Class 0 keeps ``n_max`` samples, the last class ``n_max / ratio``. The
+    expression is evaluated as in Cao et al.'s code, so that the float
+    rounding, and therefore every count, is theirs.
     """
     if imbalance_ratio < 1:
         raise ValueError(
@@ -17,9 +48,9 @@ def long_tail_counts(n_max: int, num_classes: int,
             f'{imbalance_ratio}.')
     if num_classes < 2:
         raise ValueError(f'Need at least 2 classes, got {num_classes}.')
-    # The epsilon keeps exact products such as 5000 * 100 ** -1 at 50.
+    factor = 1.0 / imbalance_ratio
     counts = [
-        int(n_max * imbalance_ratio**(-i / (num_classes - 1)) + 1e-9)
+        int(n_max * factor**(i / (num_classes - 1.0)))
         for i in range(num_classes)
     ]
     if counts[-1] < 1:
@@ -31,7 +62,7 @@ def long_tail_counts(n_max: int, num_classes: int,
 
 
 class _LongTailMixin:
-    """Keeps the first ``n_i`` samples (file order) of each class ``i``."""
+    """Keeps ``n_i`` samples of each class ``i``, chosen as Cao et al. do."""
 
     def __init__(self, *args, imbalance_ratio: float = 100.0,
                  **kwargs) -> None:
@@ -41,9 +72,8 @@ class _LongTailMixin:
     def load_data_list(self) -> List[dict]:
         data_list = super().load_data_list()
         num_classes = len(self.metainfo['classes'])
-        per_class = [0] * num_classes
-        for info in data_list:
-            per_class[int(info['gt_label'])] += 1
+        labels = np.array([int(info['gt_label']) for info in data_list])
+        per_class = np.bincount(labels, minlength=num_classes).tolist()
         counts = long_tail_counts(max(per_class), num_classes,
                                   self.imbalance_ratio)
         short = [i for i in range(num_classes) if per_class[i] < counts[i]]
@@ -53,13 +83,7 @@ class _LongTailMixin:
                 f'({[per_class[i] for i in short]}) than the long tail needs '
                 f'({[counts[i] for i in short]}); the split must be '
                 f'balanced.')
-        kept, taken = [], [0] * num_classes
-        for info in data_list:
-            label = int(info['gt_label'])
-            if taken[label] < counts[label]:
-                taken[label] += 1
-                kept.append(info)
-        return kept
+        return [data_list[i] for i in long_tail_indices(labels, counts)]
 
 
 @DATASETS.register_module()

@@ -143,8 +143,10 @@ def pretrained_modules(model: nn.Module
 class PretrainedCheckHook(Hook):
     """Before training, fail unless every ``Pretrained`` init really loaded.
 
-    Skipped when the run resumes or loads ``load_from`` (then the weights
-    come from that checkpoint instead).
+    Skipped only when the Runner really loaded a checkpoint (resumed one,
+    or loaded ``load_from``): then the weights come from it. ``resume=True``
+    with nothing to resume (a fresh work dir, as auto-resume on preemptible
+    clusters meets it) is checked like any start.
 
     Args:
         min_loaded: Least fraction of a module's state (in elements) that
@@ -159,9 +161,12 @@ class PretrainedCheckHook(Hook):
         self.min_loaded = min_loaded
 
     def before_train(self, runner) -> None:
-        if runner._resume or runner._load_from:
-            print_log('PretrainedCheckHook: skipped (weights come from '
-                      'resume/load_from).', logger='current')
+        # Runner.load_or_resume, which runs before this hook, sets
+        # _has_loaded only when it resumed or loaded a checkpoint.
+        if getattr(runner, '_has_loaded', False):
+            print_log('PretrainedCheckHook: skipped (the weights come from '
+                      'the checkpoint the run resumed or loaded).',
+                      logger='current')
             return
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model

@@ -61,29 +61,51 @@ class TinyLongTailCIFAR100(LongTailCIFAR100):
     test_list = [['test', None]]
 
 
+def cao_selection(labels, counts):
+    """Cao et al.'s LDAM-DRW selection, written out as their code does it:
+    the global NumPy generator seeded once with 0, then per class, in label
+    order, ``np.random.shuffle`` of its indices and the first n_i kept."""
+    state = np.random.get_state()
+    try:
+        np.random.seed(0)
+        selected = []
+        for the_class, the_img_num in zip(np.unique(labels), counts):
+            idx = np.where(labels == the_class)[0]
+            np.random.shuffle(idx)
+            selected.extend(idx[:the_img_num].tolist())
+    finally:
+        np.random.set_state(state)
+    return selected
+
+
 @pytest.mark.parametrize('cls,folder,name,key,classes', [
     (TinyLongTailCIFAR10, 'cifar-10-batches-py', 'data_batch_1', 'labels',
      10),
     (TinyLongTailCIFAR100, 'cifar-100-python', 'train', 'fine_labels', 100),
 ])
-def test_long_tail_dataset_keeps_first_n_i_per_class(tmp_path, cls, folder,
-                                                     name, key, classes):
+def test_long_tail_dataset_is_cao_et_al_subset(tmp_path, cls, folder, name,
+                                               key, classes):
     labels = write_cifar(tmp_path, folder, name, key, classes, per_class=20)
     dataset = cls(data_root=str(tmp_path), split='train', download=False,
                   imbalance_ratio=10)
-    counts = long_tail_counts(20, classes, 10)
-    got = np.bincount([dataset.get_data_info(i)['gt_label']
-                       for i in range(len(dataset))], minlength=classes)
-    assert got.tolist() == counts
-    expected = [i for i, label in enumerate(labels)
-                if (labels[:i] == label).sum() < counts[label]]
+    counts = [int(20 * 0.1**(i / (classes - 1.0))) for i in range(classes)]
+    assert counts == long_tail_counts(20, classes, 10)
     kept = [int(dataset.get_data_info(i)['img'][0, 0, 0]) +
             256 * int(dataset.get_data_info(i)['img'][0, 1, 0])
             for i in range(len(dataset))]
+    expected = cao_selection(labels, counts)
     assert kept == expected
+    # Not simply the first n_i of each class in file order (the old subset).
+    first = [i for i, label in enumerate(labels)
+             if (labels[:i] == label).sum() < counts[label]]
+    assert sorted(kept) != first
+    assert [dataset.get_data_info(i)['gt_label'] for i in
+            range(len(dataset))] == labels[expected].tolist()
     again = cls(data_root=str(tmp_path), split='train', download=False,
                 imbalance_ratio=10)
-    assert len(again) == len(dataset)
+    assert [again.get_data_info(i)['img'][0, 0, 0] for i in range(
+        len(again))] == [dataset.get_data_info(i)['img'][0, 0, 0]
+                         for i in range(len(dataset))]
 
 
 def test_long_tail_dataset_needs_enough_samples(tmp_path):

@@ -1,5 +1,5 @@
 """Every config under configs/ebv_pretrain/ loads, builds and runs; recipes
-match reference.md; FC baselines differ from their EBV twins only in the head.
+match docs/reference.md; FC baselines differ from their EBV twins only in the head.
 """
 import copy
 import math

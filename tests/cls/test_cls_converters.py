@@ -4,6 +4,7 @@ import os
 import pickle
 import runpy
 import sys
+from collections import OrderedDict
 
 import pytest
 import torch
@@ -107,8 +108,16 @@ def pickle_like_cuda(tensor, path):
         pickle.dump(tensor, f)
 
 
-def released_model(tmp_path, wrap):
-    """A torchvision ResNet-50 projecting to D, saved as the authors did."""
+def released_model(tmp_path, layout):
+    """A torchvision ResNet-50 projecting to D (timm's ResNet-50 has the same
+    keys), saved in one of the layouts a release may have.
+
+    ``authors``: what their training script saves,
+    ``nn.DataParallel(Net()).state_dict()`` with the ResNet at
+    ``Net.backbone`` (``module.backbone.conv1.weight`` ...); ``wrapped``: a
+    DataParallel state dict inside a training checkpoint; ``bare``: the
+    ResNet's own keys.
+    """
     torch.manual_seed(0)
     net = torchvision.models.resnet50(num_classes=D).eval()
     with torch.no_grad():  # non-trivial BN statistics
@@ -117,7 +126,10 @@ def released_model(tmp_path, wrap):
                 module.running_mean.uniform_(-0.1, 0.1)
                 module.running_var.uniform_(0.5, 1.5)
     state = net.state_dict()
-    if wrap:
+    if layout == 'authors':
+        state = OrderedDict(
+            ('module.backbone.' + k, v) for k, v in state.items())
+    elif layout == 'wrapped':
         state = {'model': {'module.' + k: v for k, v in state.items()},
                  'args': argparse.Namespace(lr=0.5), 'epoch': 604}
     path = tmp_path / 'EBV_ResNet.pth'
@@ -125,10 +137,11 @@ def released_model(tmp_path, wrap):
     return net, path
 
 
-@pytest.mark.parametrize('wrap,transpose', [(True, False), (False, True)])
+@pytest.mark.parametrize('layout,transpose', [
+    ('authors', False), ('wrapped', False), ('bare', True)])
 def test_official_release_converts_to_an_equivalent_model(
-        tmp_path, wrap, transpose, run_tool):
-    net, ckpt = released_model(tmp_path, wrap)
+        tmp_path, layout, transpose, run_tool):
+    net, ckpt = released_model(tmp_path, layout)
     ebvs = random_ebvs(N, D, seed=4)
     pkl = tmp_path / 'eq_10_16.pkl'
     pickle_like_cuda(ebvs.t().contiguous() if transpose else ebvs, pkl)
@@ -153,7 +166,7 @@ def test_official_release_converts_to_an_equivalent_model(
 
 
 def test_official_ebvs_of_wrong_dimension_fail(tmp_path):
-    _, ckpt = released_model(tmp_path, wrap=False)
+    _, ckpt = released_model(tmp_path, 'bare')
     pkl = tmp_path / 'eq.pkl'
     pickle_like_cuda(random_ebvs(N, D + 1), pkl)
     with pytest.raises(ValueError, match='do not belong together'):

@@ -82,9 +82,18 @@ def test_bad_arguments_exit_2(tmp_path, args, message):
     assert not os.path.exists(tmp_path / 'x.safetensors')
 
 
+def test_missing_output_folders_are_created(tmp_path):
+    """As in the README's first command on a fresh clone (no work_dirs/)."""
+    out = tmp_path / 'no' / 'such' / 'dir' / 'x.safetensors'
+    result = run('--num-classes', '10', '--dim', '5', '--out', str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.is_file()
+
+
 def test_unwritable_output_rejected_before_generating(tmp_path):
-    missing_dir = str(tmp_path / 'no' / 'such' / 'dir' / 'x.safetensors')
-    result = run('--num-classes', '10', '--dim', '5', '--out', missing_dir)
+    (tmp_path / 'a_file').write_text('')
+    in_the_way = str(tmp_path / 'a_file' / 'dir' / 'x.safetensors')
+    result = run('--num-classes', '10', '--dim', '5', '--out', in_the_way)
     assert result.returncode == 2
     assert 'cannot write --out' in result.stderr
     assert 'generated in' not in result.stdout

@@ -1,7 +1,16 @@
-"""The README names only configs and tools that exist; CI runs its test command."""
+"""The README names only configs and tools that exist, its quick start runs in
+a fresh clone, and CI runs its test command."""
 import itertools
+import os
 import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / 'README.md').read_text()
@@ -44,3 +53,83 @@ def test_ci_runs_the_readme_test_command():
     assert 'make test' in README
     assert 'make test' in (REPO / '.ci' / 'run').read_text()
     assert 'make demo' in README
+
+
+def quick_start_commands(readme: str) -> list:
+    """The shell commands of the README's Quick start (continuations
+    joined), in order."""
+    section = readme.split('## Quick start', 1)[1].split('\n## ', 1)[0]
+    commands = []
+    for block in re.findall(r'```bash\n(.*?)```', section, flags=re.S):
+        for line in block.replace('\\\n', ' ').splitlines():
+            if line.strip() and not line.lstrip().startswith('#'):
+                commands.append(' '.join(line.split()))
+    return commands
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def runnable(command: str, clone: Path) -> list:
+    """The README command, cut down to what runs without data or GPUs:
+    EBV generation with tiny sizes, the other tools' ``--help`` (the
+    configs and scripts they name must exist)."""
+    words = shlex.split(command)
+    tool = words[1] if words[0] == 'python' else words[0]
+    if tool == 'tools/generate_ebvs.py':
+        scale = {'--num-classes': 50, '--dim': 40}
+        for i, word in enumerate(words[:-1]):
+            if word in scale:
+                words[i + 1] = str(max(2, int(words[i + 1]) // scale[word]))
+        return words + ['--no-progress']
+    if tool in ('tools/dist_train.sh', 'tools/dist_test.sh'):
+        assert (clone / words[1]).is_file(), f'{command}: no {words[1]}'
+        return words[:-1] + ['1', '--help']  # one process, no data read
+    if tool.startswith('tools/model_converters/'):
+        return ['python', tool, '--help']
+    if words[0] == 'mim':
+        assert (clone / words[3]).is_file(), f'{command}: no {words[3]}'
+        return ['mim', words[1], '--help']
+    raise AssertionError(f'The README quick start has a new command: '
+                         f'{command!r}; teach {__file__} how to run it.')
+
+
+def fresh_clone(destination: Path) -> Path:
+    """What a fresh ``git clone`` of this working tree holds: the files git
+    tracks or would track (nothing ignored: no work_dirs/, no .venv)."""
+    listed = subprocess.run(
+        ['git', 'ls-files', '--cached', '--others', '--exclude-standard',
+         '-z'], cwd=REPO, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split('\0')):
+        source = REPO / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
+def test_quick_start_names_the_commands_this_test_runs():
+    commands = quick_start_commands(README)
+    assert commands[0].startswith('python tools/generate_ebvs.py')
+    assert len(commands) >= 8
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (REPO / '.git').exists(), reason='needs a checkout')
+def test_quick_start_runs_in_a_fresh_clone(tmp_path):
+    clone = fresh_clone(tmp_path / 'clone')
+    assert not (clone / 'work_dirs').exists()
+    bin_dir = os.path.dirname(sys.executable)
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ['PATH'],
+               PYTHON=sys.executable, MMEBV_CACHE=str(tmp_path / 'cache'))
+    for command in quick_start_commands(README):
+        env['PORT'] = str(free_port())
+        result = subprocess.run(runnable(command, clone), cwd=clone, env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, (
+            f'{command!r} failed in a fresh clone:\n{result.stderr[-3000:]}')
+    assert (clone / 'work_dirs' / 'ebvs_1100x300.safetensors').is_file()

@@ -4,9 +4,12 @@
         EBV_ResNet_dim1000_SGD_epoch605.pth eq_1000_1000.pkl \
         OUT.pth OUT_ebvs.safetensors
 
-The checkpoint is torchvision-layout (``fc`` = projection 2048 -> d); the EBV
-pickle (saved on CUDA) is read on CPU with a restricted unpickler. Use OUT with
-a config whose head has ``ebv_file=OUT_ebvs.safetensors``.
+The checkpoint is what the authors' training script saves,
+``nn.DataParallel(Net()).state_dict()`` with a timm ResNet-50 at
+``Net.backbone`` (keys ``module.backbone.conv1.weight`` ...; ``fc`` = the
+projection 2048 -> d), or the bare ResNet keys. The EBV pickle (saved on CUDA)
+is read on CPU with a restricted unpickler. Use OUT with a config whose head
+has ``ebv_file=OUT_ebvs.safetensors``.
 """
 import argparse
 

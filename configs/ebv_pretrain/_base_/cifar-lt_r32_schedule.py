@@ -1,5 +1,5 @@
 # ResNet-32 (16/32/64 channels) and the long-tailed CIFAR schedule.
-# reference.md gives no CIFAR recipe; this is the common long-tailed CIFAR
+# docs/reference.md gives no CIFAR recipe; this is the usual long-tailed CIFAR
 # protocol (Cao et al. 2019): batch 128, SGD lr 0.1 / momentum 0.9 / weight
 # decay 2e-4, 5 linear warm-up epochs, lr x0.1 at epochs 160 and 180, 200
 # epochs. The dataset bases add the data and the number of classes.

@@ -1,5 +1,5 @@
 # iNaturalist 2018 (8142 classes), ResNet-50, FC head, with the ImageNet SGD
-# A1 recipe (reference.md gives no separate iNat recipe). Data layout: the
+# A1 recipe (docs/reference.md has no separate iNat recipe). Data layout: the
 # official train2018.json / val2018.json converted to mmpretrain annotation
 # lists ("<path> <label>" per line) under data/inat2018/meta/.
 _base_ = ['./in1k_r50_sgd_a1.py']
