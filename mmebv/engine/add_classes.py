@@ -1,0 +1,392 @@
+"""Config and checkpoint surgery adding classes to a trained model.
+
+:func:`add_classes` turns a config and checkpoint with N classes into a
+config and checkpoint with N + M classes whose old outputs are those of the
+trained model. It knows the classifiers of
+
+* mmpretrain: ``LinearClsHead`` (``fc``) and ``EBVClsHead``;
+* mmseg: every decode head's ``conv_seg`` (decode and auxiliary heads),
+  upstream or EBV;
+* mmdet: RoI box heads (``fc_cls`` with background last; ``fc_reg``'s four
+  class-specific rows per class) and FCN mask heads (``conv_logits``),
+  upstream or EBV.
+
+EBV heads keep their trainable projection (no new parameters); their EBVs
+grow with :func:`mmebv.core.grow.grow_ebvs` into a file written next to the
+config. Upstream (FC) layers get new rows initialised as upstream
+initialises the layer (the grown model's own ``init_weights``), so the same
+surgery gives the FC baseline. Any other tensor whose shape would change is
+refused, as is a config with a ``num_classes`` the tool does not know.
+"""
+import copy
+import os
+import os.path as osp
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from torch import Tensor, nn
+
+from mmebv.core import EBVClassifier, save_ebvs
+from mmebv.core.bounds import lower_bound, max_abs_cos
+from mmebv.core.grow import (EBVGrowthError, grow_ebvs, old_row_positions,
+                             place_rows)
+from mmebv.fileio import atomic_file
+
+#: Fixed output names, so that scripts can chain the tool.
+CONFIG_NAME, CHECKPOINT_NAME = 'config.py', 'checkpoint.pth'
+#: What the tool grows, for error messages.
+KNOWN = ('mmpretrain LinearClsHead and EBVClsHead, mmseg decode heads, mmdet '
+         'RoI box heads and FCN mask heads, and their EBV twins')
+#: Config keys of the EBV generation, replaced by the grown file.
+EBV_GENERATION_KEYS = ('method', 'alpha', 'seed')
+
+
+class AddClassesError(ValueError):
+    """The config, checkpoint or request cannot be grown; says why."""
+
+
+@dataclass
+class RowLayout:
+    """How a layer's output rows belong to classes."""
+    rows_per_class: int = 1
+    background_last: bool = False
+
+    def positions(self, num_classes: int, num_new: int) -> Tensor:
+        return old_row_positions(num_classes, num_new, self.rows_per_class,
+                                 self.background_last)
+
+
+@dataclass
+class Classifier:
+    """A head the tool grows: its module, config path and grown layers."""
+    path: str
+    head: nn.Module
+    num_classes: int
+    layers: Dict[str, RowLayout]  # trainable layers whose rows grow
+    ebv: Optional[EBVClassifier] = None
+    ebv_layout: Optional[RowLayout] = None
+
+
+def _upstream(module: str, name: str) -> Optional[type]:
+    """``module.name`` if that codebase is installed, else None."""
+    try:
+        return getattr(__import__(module, fromlist=[name]), name)
+    except ImportError:
+        return None
+
+
+def describe_classifier(path: str, head: nn.Module) -> Optional[Classifier]:
+    """The growable classifier of ``head``, or None if it is not a head the
+    tool knows. Raises :class:`AddClassesError` for a known head in a form
+    that cannot grow (class-agnostic or single-channel output)."""
+    from mmebv.core.predictor import EBVHeadMixin, EBVPredictor
+    ebv_cls_head = _upstream('mmebv.cls.ebv_cls_head', 'EBVClsHead')
+    linear_cls_head = _upstream('mmpretrain.models.heads', 'LinearClsHead')
+    decode_head = _upstream('mmseg.models.decode_heads.decode_head',
+                            'BaseDecodeHead')
+    bbox_head = _upstream('mmdet.models.roi_heads.bbox_heads', 'BBoxHead')
+    mask_head = _upstream('mmdet.models.roi_heads.mask_heads', 'FCNMaskHead')
+    one = RowLayout()
+    if ebv_cls_head and isinstance(head, ebv_cls_head):
+        return Classifier(path, head, head.num_classes, {}, head.ebv, one)
+    if linear_cls_head and isinstance(head, linear_cls_head):
+        return Classifier(path, head, head.num_classes, {'fc': one})
+    if decode_head and isinstance(head, decode_head):
+        layers = {'conv_seg': one}
+        if head.out_channels != head.num_classes:
+            raise AddClassesError(
+                f'{path} ({type(head).__name__}) has out_channels='
+                f'{head.out_channels} for num_classes={head.num_classes} '
+                f'(binary segmentation with a threshold): there is no '
+                f'per-class row to add.')
+    elif bbox_head and isinstance(head, bbox_head):
+        layers = {'fc_cls': RowLayout(1, background_last=True)}
+        if head.with_reg and not head.reg_class_agnostic:
+            layers['fc_reg'] = RowLayout(4)
+    elif mask_head and isinstance(head, mask_head):
+        if head.class_agnostic:
+            raise AddClassesError(
+                f'{path} ({type(head).__name__}) is class-agnostic: one mask '
+                f'channel serves every class, so there is nothing to grow. '
+                f'Keep the head as it is and grow only the box head.')
+        layers = {'conv_logits': one}
+    else:
+        return None
+    if isinstance(head, EBVHeadMixin):
+        name = type(head).ebv_layer
+        predictor = getattr(head, name)
+        assert isinstance(predictor, EBVPredictor)
+        ebv_layout = layers.pop(name)  # the projection keeps its size
+        return Classifier(path, head, head.num_classes, layers,
+                          predictor.ebv, ebv_layout)
+    return Classifier(path, head, head.num_classes, layers)
+
+
+def find_classifiers(model: nn.Module) -> List[Classifier]:
+    """Every classifier of ``model`` the tool knows (outermost heads)."""
+    found = []
+    for path, module in model.named_modules():
+        if any(path.startswith(c.path + '.') for c in found):
+            continue
+        classifier = describe_classifier(path, module)
+        if classifier is not None:
+            found.append(classifier)
+    return found
+
+
+def config_node(model_cfg: dict, path: str) -> dict:
+    """The config dict building the submodule at ``path`` of the model."""
+    node = model_cfg
+    for part in path.split('.'):
+        try:
+            node = node[int(part)] if part.isdigit() else node[part]
+        except (KeyError, IndexError, TypeError):
+            raise AddClassesError(
+                f'The model has a classifier at {path!r} but the config has '
+                f'no model entry there; grow a config whose model entries '
+                f'mirror the module names.') from None
+    return node
+
+
+def _nodes_with_num_classes(node, path: str = '') -> List[str]:
+    """Dotted paths of the dicts under ``node`` that set ``num_classes``."""
+    found = []
+    if isinstance(node, dict):
+        if 'num_classes' in node:
+            found.append(path)
+        for key, value in node.items():
+            found += _nodes_with_num_classes(value, f'{path}.{key}'.strip('.'))
+    elif isinstance(node, (list, tuple)):
+        for index, value in enumerate(node):
+            found += _nodes_with_num_classes(value, f'{path}.{index}'.strip('.'))
+    return found
+
+
+def _strip_pretrained(node) -> None:
+    """Drop ``Pretrained`` init_cfgs and ``pretrained`` paths in place: the
+    grown checkpoint holds every weight."""
+    if isinstance(node, dict):
+        if 'pretrained' in node:
+            node['pretrained'] = None
+        init_cfg = node.get('init_cfg')
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            node['init_cfg'] = None
+        for value in node.values():
+            _strip_pretrained(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _strip_pretrained(value)
+
+
+def build_model(cfg: Config) -> nn.Module:
+    """The config's model in its codebase's scope, on CPU, in eval mode."""
+    init_default_scope(cfg.get('default_scope', 'mmengine'))
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    return model.eval()
+
+
+def load_state(checkpoint: str) -> Tuple[Dict[str, Tensor], dict]:
+    """The state dict and meta of an mmengine checkpoint (or a bare state
+    dict), loaded weights-only onto the CPU."""
+    if not osp.isfile(checkpoint):
+        raise AddClassesError(f'Checkpoint {checkpoint!r} does not exist.')
+    try:
+        obj = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    except Exception as err:  # noqa: BLE001 (unpickling raises many types)
+        raise AddClassesError(
+            f'{checkpoint!r} is not a readable checkpoint: {err}') from None
+    if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
+        return obj['state_dict'], dict(obj.get('meta') or {})
+    if isinstance(obj, dict) and all(
+            isinstance(v, Tensor) for v in obj.values()):
+        return obj, {}
+    raise AddClassesError(f'{checkpoint!r} holds no state dict.')
+
+
+def load_trained(model: nn.Module, state: Dict[str, Tensor],
+                 config: str, checkpoint: str) -> None:
+    """Load ``state`` strictly, or say how checkpoint and config differ."""
+    try:
+        model.load_state_dict(state, strict=True)
+    except (RuntimeError, ValueError) as err:
+        raise AddClassesError(
+            f'The checkpoint {checkpoint!r} does not match the config '
+            f'{config!r}: {err}\nPass the config the checkpoint was trained '
+            f'with.') from None
+
+
+def check_known(model_cfg: dict, classifiers: List[Classifier]) -> None:
+    """Raise unless every ``num_classes`` of the model config belongs to a
+    classifier the tool grows (or to a data preprocessor)."""
+    known = {c.path for c in classifiers}
+    for path in _nodes_with_num_classes(model_cfg):
+        if path not in known and not path.endswith('data_preprocessor'):
+            node = config_node(model_cfg, path) if path else model_cfg
+            raise AddClassesError(
+                f'model.{path} ({node.get("type")}) sets num_classes but is '
+                f'not a classifier this tool knows how to grow ({KNOWN}).')
+    if not classifiers:
+        raise AddClassesError(
+            f'The model has no classifier this tool knows ({KNOWN}).')
+
+
+def grown_ebvs(classifier: Classifier, num_new: int,
+               max_cos: Optional[float], seed: int) -> Tensor:
+    """The classifier's EBVs with ``num_new`` classes added, in head order
+    (old rows bit-identical at their grown positions)."""
+    old = classifier.ebv.ebvs.detach().to('cpu', torch.float32)
+    layout = classifier.ebv_layout
+    positions = layout.positions(classifier.num_classes, num_new)
+    try:
+        grown = grow_ebvs(old, len(old) + num_new, alpha=max_cos, seed=seed)
+    except EBVGrowthError as err:
+        raise AddClassesError(f'{classifier.path}: {err}') from None
+    ordered = torch.empty_like(grown)
+    new_rows = torch.ones(len(grown), dtype=torch.bool)
+    new_rows[positions] = False
+    ordered[positions] = grown[:len(old)]
+    ordered[new_rows] = grown[len(old):]
+    return ordered
+
+
+def grow_config(cfg: Config, classifiers: List[Classifier], num_new: int,
+                ebv_files: Dict[str, str], checkpoint: str) -> Config:
+    """The config with every classifier grown by ``num_new`` classes, EBV
+    heads reading their grown files, and ``load_from`` the grown weights."""
+    grown = copy.deepcopy(cfg)
+    for classifier in classifiers:
+        node = config_node(grown.model, classifier.path)
+        node['num_classes'] = classifier.num_classes + num_new
+        if classifier.ebv is not None:
+            node['ebv_dim'] = classifier.ebv.dim
+            node['ebv_file'] = ebv_files[classifier.path]
+            for key in EBV_GENERATION_KEYS:
+                node.pop(key, None)
+    for owner in (grown, grown.model):
+        preprocessor = owner.get('data_preprocessor')
+        if isinstance(preprocessor, dict) and 'num_classes' in preprocessor:
+            preprocessor['num_classes'] += num_new
+    _strip_pretrained(grown.model)
+    if grown.get('custom_hooks'):
+        grown.custom_hooks = [h for h in grown.custom_hooks
+                              if h.get('type') != 'PretrainedCheckHook']
+    grown.load_from = checkpoint
+    grown.resume = False
+    return grown
+
+
+def grow_state(old_state: Dict[str, Tensor], grown_model: nn.Module,
+               classifiers: List[Classifier],
+               num_new: int) -> Dict[str, Tensor]:
+    """The grown model's state: old values everywhere, old rows of the grown
+    layers at their new positions, new rows as ``grown_model`` initialised
+    them, and the grown EBVs (checked bit-identical on the old rows)."""
+    fresh = grown_model.state_dict()
+    state = {}
+    grown_rows = {}
+    for c in classifiers:
+        for layer, layout in c.layers.items():
+            for param in ('weight', 'bias'):
+                grown_rows[f'{c.path}.{layer}.{param}'] = (c, layout)
+    ebv_prefixes = {}
+    for c in classifiers:
+        if c.ebv is not None:
+            name = next(n for n, m in c.head.named_modules() if m is c.ebv)
+            ebv_prefixes[f'{c.path}.{name}.'] = c
+    for key, value in fresh.items():
+        ebv_owner = next((c for p, c in ebv_prefixes.items()
+                          if key.startswith(p)), None)
+        if ebv_owner is not None:
+            if key.endswith('.ebvs') and key in old_state:
+                positions = ebv_owner.ebv_layout.positions(
+                    ebv_owner.num_classes, num_new)
+                assert torch.equal(value[positions], old_state[key].float()), \
+                    f'{key}: old EBV rows changed'
+            state[key] = value  # the grown set and its fingerprint
+            continue
+        if key not in old_state:
+            raise AddClassesError(
+                f'The grown model has {key!r}, which the checkpoint lacks.')
+        old = old_state[key]
+        if key in grown_rows and old.shape != value.shape:
+            classifier, layout = grown_rows[key]
+            positions = layout.positions(classifier.num_classes, num_new)
+            state[key] = place_rows(old, value, positions)
+        elif old.shape == value.shape:
+            state[key] = old.clone()
+        else:
+            raise AddClassesError(
+                f'{key!r} changes shape from {tuple(old.shape)} to '
+                f'{tuple(value.shape)} with the number of classes, and the '
+                f'tool does not know how to grow it.')
+    return state
+
+
+def add_classes(config: str,
+                checkpoint: str,
+                num_new: int,
+                work_dir: str,
+                max_cos: Optional[float] = None,
+                seed: int = 0) -> Dict[str, object]:
+    """Write ``work_dir/config.py`` and ``work_dir/checkpoint.pth``: the
+    model of ``config`` and ``checkpoint`` with ``num_new`` more classes.
+
+    New classes take the indices after the old ones (mmdet box heads: before
+    the background row, which stays last). Returns a summary (paths and,
+    per EBV head, the grown set's max |cos| and lower bound).
+    """
+    if isinstance(num_new, bool) or not isinstance(num_new, int) \
+            or num_new < 1:
+        raise AddClassesError(f'num_new must be a positive integer (the '
+                              f'number of classes to add), got {num_new!r}.')
+    if not osp.isfile(config):
+        raise AddClassesError(f'Config {config!r} does not exist.')
+    cfg = Config.fromfile(config)
+    model = build_model(cfg)
+    state, meta = load_state(checkpoint)
+    load_trained(model, state, config, checkpoint)
+    classifiers = find_classifiers(model)
+    check_known(cfg.model, classifiers)
+
+    work_dir = osp.abspath(work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    summary = dict(config=osp.join(work_dir, CONFIG_NAME),
+                   checkpoint=osp.join(work_dir, CHECKPOINT_NAME), heads={})
+    ebv_files = {}
+    for c in classifiers:
+        entry = dict(type=type(c.head).__name__, old=c.num_classes,
+                     new=c.num_classes + num_new)
+        if c.ebv is not None:
+            ebvs = grown_ebvs(c, num_new, max_cos, seed)
+            path = osp.join(work_dir, f'ebvs_{c.path}.safetensors')
+            mu, bound = max_abs_cos(ebvs), lower_bound(*ebvs.shape)
+            save_ebvs(path, ebvs, dict(
+                method='grown', grown_from=f'{checkpoint}:{c.path}',
+                old_rows=c.num_classes, max_abs_cos=mu, bound=bound))
+            ebv_files[c.path] = path
+            entry.update(ebv_file=path, ebv_dim=c.ebv.dim, max_abs_cos=mu,
+                         bound=bound)
+        summary['heads'][c.path] = entry
+
+    grown_cfg = grow_config(cfg, classifiers, num_new, ebv_files,
+                            summary['checkpoint'])
+    torch.manual_seed(seed)
+    grown_model = build_model(grown_cfg)
+    grown_model.init_weights()
+    grown_state = grow_state(state, grown_model, classifiers, num_new)
+    grown_model.load_state_dict(grown_state, strict=True)  # self-check
+
+    meta = dict(meta, add_classes=dict(
+        source_config=osp.abspath(config),
+        source_checkpoint=osp.abspath(checkpoint), num_new=num_new,
+        heads={p: dict(old=e['old'], new=e['new'])
+               for p, e in summary['heads'].items()}))
+    with atomic_file(summary['checkpoint'], suffix='.pth') as tmp, \
+            open(tmp, 'wb') as f:
+        torch.save(dict(meta=meta, state_dict=grown_state), f)
+    with atomic_file(summary['config'], suffix='.py') as tmp:
+        grown_cfg.dump(tmp)
+    return summary
