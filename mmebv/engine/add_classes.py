@@ -233,11 +233,19 @@ def check_known(model_cfg: dict, classifiers: List[Classifier]) -> None:
             f'The model has no classifier this tool knows ({KNOWN}).')
 
 
+def dense_ebvs(classifier: EBVClassifier) -> Tensor:
+    """The (N, d) float32 EBVs a classifier scores against, also when it
+    holds a structured (Kerdock) set."""
+    structured = getattr(classifier, 'kerdock', None)
+    ebvs = classifier.ebvs if structured is None else structured.dense()
+    return ebvs.detach().to('cpu', torch.float32)
+
+
 def grown_ebvs(classifier: Classifier, num_new: int,
                max_cos: Optional[float], seed: int) -> Tensor:
     """The classifier's EBVs with ``num_new`` classes added, in head order
     (old rows bit-identical at their grown positions)."""
-    old = classifier.ebv.ebvs.detach().to('cpu', torch.float32)
+    old = dense_ebvs(classifier.ebv)
     layout = classifier.ebv_layout
     positions = layout.positions(classifier.num_classes, num_new)
     try:

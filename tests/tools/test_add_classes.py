@@ -31,6 +31,8 @@ def cls_config(path: Path, head: str, num_classes: int = 5) -> Path:
         'ebv': f"type='EBVClsHead', ebv_dim=8, num_classes={num_classes}",
         'ebv-small': f"type='EBVClsHead', ebv_dim=4, "
                      f"num_classes={num_classes}",
+        'kerdock': f"type='EBVClsHead', ebv_dim=16, method='kerdock', "
+                   f"num_classes={num_classes}",
         'fc': f"type='LinearClsHead', num_classes={num_classes}",
         'stacked': f"type='StackedLinearClsHead', mid_channels=[16], "
                    f"num_classes={num_classes}",
@@ -193,6 +195,22 @@ def test_mask_rcnn_keeps_old_logits(tmp_path, heads):
     if heads == 'fc':  # mmdet's init of fc_reg: Normal(std=0.001)
         new_reg = grown.roi_head.bbox_head.fc_reg.weight[12:]
         assert 3e-4 < float(new_reg.std()) < 3e-3
+
+
+def test_kerdock_set_grows_along_its_construction(tmp_path):
+    """A structured Kerdock head (the LVIS configs' EBVs) grows into the
+    next rows of the same Kerdock set: max |cos| stays 1/sqrt(16)."""
+    from mmebv.core.generate import generate_ebvs
+    config = cls_config(tmp_path / 'cls.py', 'kerdock', num_classes=20)
+    old, grown, summary = grown_pair(tmp_path, config, num_new=5)
+    inputs = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        before = old(inputs, mode='tensor')
+        after = grown(inputs, mode='tensor')
+    torch.testing.assert_close(after[:, :20], before, atol=ATOL, rtol=0)
+    ebvs, _ = load_ebvs(summary['heads']['head']['ebv_file'])
+    assert torch.equal(ebvs, generate_ebvs(25, 16, method='kerdock'))
+    assert summary['heads']['head']['max_abs_cos'] == pytest.approx(0.25)
 
 
 def test_grown_ebv_config_drops_the_generation_arguments(tmp_path):
