@@ -1,24 +1,30 @@
 """Generating and extending EBV sets.
 
-``method='auto'`` uses an exact construction where one exists (orthonormal
-rows for N <= d, the regular simplex for N = d + 1, equally spaced lines for
-d = 2, a zero-padded Kerdock set when it already meets the target or when
-the problem is too large for the default optimiser budget) and otherwise the
-coherence optimiser of :mod:`.optimize` (several restarts for tiny
-problems), keeping the Kerdock set instead when the optimiser does not beat
-it. ``method='paper'`` runs the
-authors' Algorithm 1 (:mod:`.paper`).
+``method='auto'`` returns an exact optimal construction where one exists
+(orthonormal rows for N <= d, the regular simplex for N = d + 1, equally
+spaced lines for d = 2). Otherwise it scores one list of candidates by their
+max |cos| over all pairs and returns the best: the zero-padded Kerdock set
+(when d >= 4) and the coherence optimiser of :mod:`.optimize` from seeded
+random starts. The optimiser runs a pass budget proportional to
+1 / (N^2 d) (so every default run costs about the same), and is left out only
+when that budget is too small for it to beat the construction. Small problems
+get many restarts of the float64 L-BFGS optimiser
+(:func:`.optimize.minimize_coherence_lbfgs`).
+``method='paper'`` runs the authors' Algorithm 1 (:mod:`.paper`).
 
-Determinism: the random start is drawn on CPU from ``seed``, so the same
+Determinism: the random starts are drawn on CPU from ``seed``, so the same
 arguments give the same bytes on the same device and machine, as long as the
-run ends by target or step budget rather than by ``time_limit``.
+run ends by target or step budget rather than by ``time_limit``. Results can
+differ between CPU models (float summation order), never the properties the
+tests check.
 """
 import contextlib
 import math
 import numbers
 import time
 import warnings
-from typing import Optional, Union
+from dataclasses import dataclass
+from typing import Callable, Optional, Union
 
 import torch
 from torch import Tensor
@@ -26,27 +32,54 @@ from torch import Tensor
 from .bounds import lower_bound, max_abs_cos
 from .constructions import (kerdock_capacity, kerdock_order, kerdock_vectors,
                             orthonormal_rows, planar_lines, regular_simplex)
-from .optimize import minimize_coherence
+from .optimize import minimize_coherence, minimize_coherence_lbfgs
 from .paper import PAPER_ALPHA, PAPER_TOLERANCE, paper_ebvs
 from .structured import check_kerdock_size
 
+#: Changes whenever the bytes ``generate_ebvs`` returns for some arguments
+#: change (on-disk caches of generated sets key on it).
+GENERATOR_VERSION = '2026-11-29'
 METHODS = ('auto', 'paper', 'kerdock')
-#: Default optimiser budget, in units of N^2 d multiply-adds (~passes x cost).
-DEFAULT_WORK = 4e11
+#: Optimiser budget of a default run, in units of N^2 d (a pass costs about
+#: N^2 d / 2 multiply-adds at large p, 1.5 N^2 d at small p): about a minute
+#: on 2 busy CPU cores.
+DEFAULT_WORK = 1e12
 #: Pass budget bounds when neither ``max_steps`` nor the work budget decides.
-MIN_STEPS, MAX_STEPS = 200, 1000
-#: Tiny problems (N^2 d below RESTART_WORK) get up to MAX_RESTARTS restarts.
-RESTART_WORK, MAX_RESTARTS = 2e5, 6
+MIN_STEPS, MAX_STEPS = 100, 1000
+#: With a default budget of fewer passes than this the optimiser cannot beat
+#: a Kerdock set from a random start, and is not run.
+MIN_USEFUL_STEPS = 100
+#: Small problems get RESTART_WORK / (N^2 d) restarts (at most
+#: MAX_RESTARTS); up to N^2 d = LBFGS_WORK they run the float64 L-BFGS
+#: optimiser (it holds the N x N Gram matrix and its graph).
+RESTART_WORK, MAX_RESTARTS, LBFGS_WORK = 1e6, 32, 1e6
 #: Below this N^2 d the optimiser runs on one thread (overhead dominates).
 SINGLE_THREAD_WORK = 1e7
 #: Slack when comparing a max |cos| with a target (float32 rounding).
 TARGET_SLACK = 1e-6
+#: Extension: random candidates scored for each new row (about
+#: PLACEMENT_WORK / (extra rows x N x d) of them, at most MAX_PLACEMENTS).
+PLACEMENT_WORK, MAX_PLACEMENTS = 1e10, 4096
+#: Extension restarts start from placed rows, so need fewer: this divides
+#: :func:`default_restarts`.
+EXTENSION_RESTART_DIVISOR = 4
 
 
 def default_steps(num_vectors: int, dim: int) -> int:
     """Deterministic pass budget of the optimiser for an N x d problem."""
     work = DEFAULT_WORK / (num_vectors * num_vectors * dim)
     return int(min(MAX_STEPS, max(MIN_STEPS, work)))
+
+
+def optimiser_competes(num_vectors: int, dim: int,
+                       max_steps: Optional[int]) -> bool:
+    """Whether the optimiser's pass budget is enough to beat a construction.
+
+    An explicit ``max_steps`` always lets it compete (the scores decide).
+    """
+    if max_steps is not None:
+        return max_steps > 0
+    return DEFAULT_WORK / (num_vectors * num_vectors * dim) >= MIN_USEFUL_STEPS
 
 
 @contextlib.contextmanager
@@ -62,7 +95,7 @@ def _threads_for(work: float):
 
 
 def default_restarts(num_vectors: int, dim: int) -> int:
-    """Optimiser restarts: several for tiny problems (many local minima)."""
+    """Optimiser restarts: many for small problems (many local minima)."""
     return int(min(MAX_RESTARTS, max(1, RESTART_WORK / (
         num_vectors * num_vectors * dim))))
 
@@ -186,35 +219,88 @@ def generate_ebvs(num_vectors: int,
     exact = _exact(num_vectors, dim, generator)
     if exact is not None:
         return exact
-    target = lower_bound(num_vectors, dim) if alpha is None else alpha
+    search = _Search.create(num_vectors, dim, alpha, max_steps, time_limit,
+                            progress)
+    candidates = []  # (max |cos| over all pairs, vectors)
     kerdock = _kerdock(num_vectors, dim)
-    if kerdock is not None and (kerdock[1] <= target + TARGET_SLACK or (
-            max_steps is None and num_vectors * num_vectors * dim >
-            DEFAULT_WORK / MIN_STEPS)):
-        # meets the target, or the problem is too large for the default
-        # budget of the optimiser to beat it from a random start
-        _warn_if_missed(kerdock[1], alpha)
-        return kerdock[0]
-    steps = default_steps(num_vectors, dim) if max_steps is None else max_steps
-    deadline = None if time_limit is None else time.monotonic() + time_limit
-    best, mu = None, math.inf
-    for _ in range(default_restarts(num_vectors, dim)):
-        start = torch.randn(num_vectors, dim, generator=generator)
-        start = torch.nn.functional.normalize(start.to(device), dim=1)
-        left = None if deadline is None else deadline - time.monotonic()
-        with _threads_for(num_vectors * num_vectors * dim):
-            found, found_mu = minimize_coherence(
-                start, target=target, max_steps=steps, time_limit=left,
-                progress=progress)
-        if found_mu < mu:
-            best, mu = found, found_mu
-        if mu <= target + TARGET_SLACK or (left is not None and
-                                           time.monotonic() > deadline):
-            break
-    if kerdock is not None and kerdock[1] < mu:
-        best, mu = kerdock
+    if kerdock is not None:
+        candidates.append(kerdock[::-1])
+    if kerdock is None or (not search.reached(kerdock[1]) and
+                           optimiser_competes(num_vectors, dim, max_steps)):
+
+        def random_start() -> Tensor:
+            start = torch.randn(num_vectors, dim, generator=generator)
+            return torch.nn.functional.normalize(start.to(device), dim=1)
+
+        candidates.append(
+            _best_of_restarts(random_start, 0,
+                              default_restarts(num_vectors, dim), search))
+    mu, best = min(candidates, key=lambda candidate: candidate[0])
     _warn_if_missed(mu, alpha)
     return best.cpu().contiguous()
+
+
+@dataclass
+class _Search:
+    """Target, pass budget and deadline shared by the runs of one call."""
+    target: float
+    steps: int
+    deadline: Optional[float]
+    progress: bool
+
+    @classmethod
+    def create(cls, num_vectors: int, dim: int, alpha: Optional[float],
+               max_steps: Optional[int], time_limit: Optional[float],
+               progress: bool) -> '_Search':
+        """Target: ``alpha``, else the lower bound; default pass budget."""
+        return cls(
+            target=lower_bound(num_vectors, dim) if alpha is None else alpha,
+            steps=(default_steps(num_vectors, dim)
+                   if max_steps is None else max_steps),
+            deadline=None if time_limit is None else time.monotonic() +
+            time_limit,
+            progress=progress)
+
+    def reached(self, mu: float) -> bool:
+        return mu <= self.target + TARGET_SLACK
+
+    def time_left(self) -> Optional[float]:
+        return (None if self.deadline is None else
+                max(0.0, self.deadline - time.monotonic()))
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+
+def _best_of_restarts(start: Callable[[], Tensor], num_fixed: int,
+                      restarts: int, search: _Search) -> tuple:
+    """Optimise ``restarts`` starts (rows ``[:num_fixed]`` frozen).
+
+    Problems with N^2 d <= :data:`LBFGS_WORK` use
+    :func:`minimize_coherence_lbfgs`, larger ones :func:`minimize_coherence`.
+    Returns ``(max_abs_cos, vectors)`` of the best run (max over the free
+    pairs); stops early at the target or the deadline.
+    """
+    best_mu, best = math.inf, None
+    for _ in range(restarts):
+        x = start()
+        num, dim = x.shape
+        work = num * num * dim
+        with _threads_for(work):
+            if work <= LBFGS_WORK:
+                found, mu = minimize_coherence_lbfgs(
+                    x, num_fixed, target=search.target,
+                    max_steps=search.steps)
+            else:
+                found, mu = minimize_coherence(
+                    x, num_fixed=num_fixed, target=search.target,
+                    max_steps=search.steps, time_limit=search.time_left(),
+                    progress=search.progress)
+        if mu < best_mu:
+            best_mu, best = mu, found
+        if search.reached(best_mu) or search.out_of_time():
+            break
+    return best_mu, best
 
 
 def _orthogonal_completion(ebvs: Tensor, extra: int,
@@ -243,9 +329,11 @@ def extend_ebvs(ebvs: Tensor,
                 progress: bool = True) -> Tensor:
     """Add rows to ``ebvs`` (N0, d) up to ``num_vectors``, for new classes.
 
-    The old rows are kept bit-identical; only the new rows are optimised,
-    against all rows. While N <= d and the old rows are orthonormal the new
-    rows are an exact orthonormal completion.
+    The old rows are kept bit-identical; only the new rows move. Each
+    restart places them greedily (:func:`_placed_rows`) and optimises them
+    against all rows; small problems get restarts and refinement as in
+    :func:`generate_ebvs`. While N <= d and the old rows are orthonormal the
+    new rows are an exact orthonormal completion.
     """
     if ebvs.dim() != 2:
         raise ValueError(f'Expected an (N, d) tensor, got shape '
@@ -264,17 +352,41 @@ def extend_ebvs(ebvs: Tensor,
     if num_vectors <= dim and max_abs_cos(ebvs) <= TARGET_SLACK:
         completion = _orthogonal_completion(ebvs, extra, generator)
         return torch.cat([ebvs, completion])
-    new = torch.randn(extra, dim, generator=generator)
-    start = torch.nn.functional.normalize(
-        torch.cat([ebvs, new]).to(device), dim=1)
-    start[:old_n] = ebvs.to(device)
-    target = lower_bound(num_vectors, dim) if alpha is None else alpha
-    steps = default_steps(num_vectors, dim) if max_steps is None else max_steps
-    with _threads_for(num_vectors * num_vectors * dim):
-        best, mu = minimize_coherence(start, num_fixed=old_n, target=target,
-                                      max_steps=steps, time_limit=time_limit,
-                                      progress=progress)
+    search = _Search.create(num_vectors, dim, alpha, max_steps, time_limit,
+                            progress)
+    device = torch.device(device)
+    restarts = max(1, default_restarts(num_vectors, dim) //
+                   EXTENSION_RESTART_DIVISOR)
+    mu, best = _best_of_restarts(
+        lambda: _placed_rows(ebvs.to(device), extra, generator), old_n,
+        restarts, search)
     best = best.cpu()
     best[:old_n] = ebvs
     _warn_if_missed(max(mu, max_abs_cos(ebvs) if old_n > 1 else 0.0), alpha)
     return best.contiguous()
+
+
+@torch.no_grad()
+def _placed_rows(rows: Tensor, extra: int,
+                 generator: torch.Generator) -> Tensor:
+    """``rows`` followed by ``extra`` greedily placed unit rows.
+
+    Each new row is the best of a batch of random unit vectors: the one with
+    the smallest max |cos| to all rows before it. The batch size scales with
+    the budget :data:`PLACEMENT_WORK`; at its minimum of one the rows are
+    simply random.
+    """
+    old_n, dim = rows.shape
+    num = old_n + extra
+    count = int(min(MAX_PLACEMENTS, max(1, PLACEMENT_WORK / (
+        extra * num * dim))))
+    x = torch.empty(num, dim, dtype=rows.dtype, device=rows.device)
+    x[:old_n] = rows
+    for row in range(old_n, num):
+        candidates = torch.nn.functional.normalize(
+            torch.randn(count, dim, generator=generator).to(x.device), dim=1)
+        if row and count > 1:
+            worst = (candidates @ x[:row].t()).abs().amax(1)
+            candidates = candidates[int(worst.argmin())]
+        x[row] = candidates.reshape(-1, dim)[0]
+    return x

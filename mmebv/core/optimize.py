@@ -8,6 +8,12 @@ unit sphere (the Euclidean gradient minus its radial part) and re-normalises;
 the step length adapts by accepting a step only when the smoothed objective
 does not grow. The best set seen is kept. Everything is tiled over blocks of
 rows, so no N x N matrix is ever held.
+
+Small sets (up to ~10^4 pairs) use :func:`minimize_coherence_lbfgs`
+instead: L-BFGS in float64 on the same smoothed max, p-continuation from a
+small ``p``. From random starts it lands in better local minima than the
+first-order steps (measured on N <= 26, d <= 13: e.g. 1.010 against 1.035
+times the best known for N = 11, d = 5) and converges tightly.
 """
 import math
 import time
@@ -28,6 +34,14 @@ WEIGHT_RANGE = 30.0
 SPARSE_MIN_P = 64.0
 #: Up to this many vectors, every pass is dense (sparse products cost more).
 DENSE_MAX_N = 512
+#: Larger sets are tiled into at least this many blocks of rows per pass.
+TILES = 8
+#: ``p`` reaches ``p_max`` on schedule after this fraction of ``max_steps``.
+SCHEDULE_FRACTION = 0.8
+#: Exponents of the L-BFGS continuation for small sets, and the most
+#: iterations at each.
+LBFGS_P = (4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0)
+LBFGS_ITERATIONS = 60
 
 
 @dataclass
@@ -45,6 +59,16 @@ def _sparse(rows: Tensor, cols: Tensor, values: Tensor,
                                    check_invariants=False).coalesce()
 
 
+def pass_block_rows(num: int) -> int:
+    """Rows per tile: one tile for small sets, else at most N / 8.
+
+    Only the upper triangle is computed, so smaller tiles skip more of the
+    Gram matrix: with N / 8 rows per tile a pass computes 56% of it.
+    """
+    rows = default_block_rows(num)
+    return rows if num <= DENSE_MAX_N else min(rows, -(-num // TILES))
+
+
 @torch.no_grad()
 def coherence_pass(x: Tensor, p: float, reference: float, num_fixed: int = 0,
                    with_direction: bool = True,
@@ -58,7 +82,7 @@ def coherence_pass(x: Tensor, p: float, reference: float, num_fixed: int = 0,
     the reference are dropped, and a sparse product is used when few remain.
     """
     num = x.shape[0]
-    rows = block_rows or default_block_rows(num)
+    rows = block_rows or pass_block_rows(num)
     log_ref = math.log(reference)
     cutoff = reference * math.exp(-WEIGHT_RANGE / p)
     direction = torch.zeros_like(x) if with_direction else None
@@ -122,7 +146,12 @@ def minimize_coherence(x: Tensor,
                        progress: bool = False) -> tuple:
     """Lower the max |cos| of the unit rows of ``x`` (works on a copy).
 
-    Stops when the max |cos| over free pairs is <= ``target``, after
+    ``p`` doubles when the best max |cos| stalls for ``patience`` passes,
+    and at the latest when a geometric schedule from ``p_start`` to
+    ``p_max`` over :data:`SCHEDULE_FRACTION` of ``max_steps`` passes it, so
+    that the whole budget is used whatever its size (this gave 1-2% lower
+    max |cos| than stall-driven doubling alone at 250-300 passes, N = 1000,
+    2000). Stops when the max |cos| over free pairs is <= ``target``, after
     ``max_steps`` passes, after ``time_limit`` seconds, or when the step
     length has collapsed at the largest ``p``. Rows ``[:num_fixed]`` never
     move. Returns ``(best_x, best_max_abs_cos)``.
@@ -140,7 +169,8 @@ def minimize_coherence(x: Tensor,
     velocity = None
     bar = tqdm(total=max_steps, disable=not progress, desc='EBV optimise',
                leave=False)
-    for _ in range(max_steps):
+    growth = math.log(p_max / p_start) / (SCHEDULE_FRACTION * max_steps)
+    for step_index in range(max_steps):
         if best_mu <= target or (deadline and time.monotonic() > deadline):
             break
         bar.update(1)
@@ -166,7 +196,9 @@ def minimize_coherence(x: Tensor,
         else:
             step *= 0.5
             velocity = None
-        if since_best >= patience or step < 1e-7:
+        behind = p * p_factor <= p_start * math.exp(growth *
+                                                    (step_index + 1))
+        if since_best >= patience or step < 1e-7 or (behind and p < p_max):
             if p >= p_max:
                 if step < 1e-7 or since_best >= 2 * patience:
                     break
@@ -179,3 +211,69 @@ def minimize_coherence(x: Tensor,
             current = coherence_pass(x, p, reference, num_fixed)
     bar.close()
     return best_x, best_mu
+
+
+def _free_pairs(num: int, num_fixed: int, device: torch.device) -> Tensor:
+    """Index pairs (i < j) with at least one free row (j >= num_fixed)."""
+    rows, cols = torch.triu_indices(num, num, 1, device=device)
+    keep = cols >= num_fixed
+    return torch.stack([rows[keep], cols[keep]])
+
+
+def minimize_coherence_lbfgs(x: Tensor, num_fixed: int = 0,
+                             target: float = 0.0,
+                             max_steps: int = len(LBFGS_P) *
+                             LBFGS_ITERATIONS) -> tuple:
+    """Lower the max |cos| of a small set of unit rows with L-BFGS (float64).
+
+    For each ``p`` of :data:`LBFGS_P` in turn, minimises
+    ``log(sum (g_ij^2)^(p/2)) / p`` over the free pairs (a smooth max of
+    |cos|), rows parametrised as normalised free vectors so they stay unit.
+    ``max_steps`` L-BFGS iterations in all (at most
+    :data:`LBFGS_ITERATIONS` per ``p``); stops early once the max |cos| is
+    <= ``target``. Holds the N x N Gram matrix and its graph: for sets of up
+    to ~10^4 pairs. Rows ``[:num_fixed]`` never move. Returns ``(x,
+    max_abs_cos)`` like :func:`minimize_coherence`, ``x`` in the input dtype
+    and the max measured on it.
+    """
+    pairs = _free_pairs(x.shape[0], num_fixed, x.device)
+    if pairs.shape[1] == 0:
+        return x.clone(), 0.0
+    fixed = x[:num_fixed].double()
+    free = x[num_fixed:].double().clone().requires_grad_(True)
+    iterations = max(1, min(LBFGS_ITERATIONS,
+                            -(-max_steps // len(LBFGS_P))))
+
+    def rows() -> Tensor:
+        return torch.cat([fixed, torch.nn.functional.normalize(free, dim=1)])
+
+    def pair_cos(y: Tensor) -> Tensor:
+        return (y[pairs[0]] * y[pairs[1]]).sum(1)
+
+    def result() -> tuple:
+        with torch.no_grad():
+            y = rows().to(x.dtype)
+            y[:num_fixed] = x[:num_fixed]
+            return y, float(pair_cos(y).abs().max())
+
+    for p in LBFGS_P:
+        optimizer = torch.optim.LBFGS([free], max_iter=iterations,
+                                      history_size=20,
+                                      line_search_fn='strong_wolfe',
+                                      tolerance_grad=1e-12,
+                                      tolerance_change=1e-15)
+
+        def closure() -> Tensor:
+            optimizer.zero_grad()
+            cos = pair_cos(rows())
+            # the tiny offset keeps log finite for exactly orthogonal pairs
+            loss = torch.logsumexp(p / 2 * torch.log(cos * cos + 1e-300),
+                                   0) / p
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+        y, mu = result()
+        if mu <= target:
+            break
+    return y, mu
