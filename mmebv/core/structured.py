@@ -109,11 +109,13 @@ class _KerdockCosines(torch.autograd.Function):
         first = min(n, num_vectors)
         grad_x[:, :first] = grad[:, :first]
         if num_vectors > n:
-            padded = grad.new_zeros(batch, signs.shape[0] * n)
-            padded[:, :num_vectors - n] = grad[:, n:]
+            rows = num_vectors - n
+            padded = grad.new_empty(batch, signs.shape[0] * n)
+            padded[:, :rows] = grad[:, n:]
+            padded[:, rows:] = 0
             back = hadamard_transform(padded.view(batch, -1, n),
                                       hadamard_root)
-            grad_x += (back * signs).sum(1)
+            grad_x += back.mul_(signs).sum(1)
         return grad_x, None, None, None
 
 

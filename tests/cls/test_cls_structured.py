@@ -106,7 +106,8 @@ def run(*args):
     result = subprocess.run(
         [sys.executable, *map(str, args)], cwd=ROOT, capture_output=True,
         text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, (result.stdout[-3000:] +
+                                    result.stderr[-3000:])
     return result.stdout + result.stderr
 
 
