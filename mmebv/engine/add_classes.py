@@ -153,15 +153,15 @@ def config_node(model_cfg: dict, path: str) -> dict:
 
 def _nodes_with_num_classes(node, path: str = '') -> List[str]:
     """Dotted paths of the dicts under ``node`` that set ``num_classes``."""
-    found = []
     if isinstance(node, dict):
-        if 'num_classes' in node:
-            found.append(path)
-        for key, value in node.items():
-            found += _nodes_with_num_classes(value, f'{path}.{key}'.strip('.'))
+        children = node.items()
     elif isinstance(node, (list, tuple)):
-        for index, value in enumerate(node):
-            found += _nodes_with_num_classes(value, f'{path}.{index}'.strip('.'))
+        children = enumerate(node)
+    else:
+        return []
+    found = [path] if isinstance(node, dict) and 'num_classes' in node else []
+    for key, value in children:
+        found += _nodes_with_num_classes(value, f'{path}.{key}'.lstrip('.'))
     return found
 
 
