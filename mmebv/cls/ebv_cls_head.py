@@ -7,6 +7,7 @@ from mmpretrain.registry import MODELS
 from torch import nn
 
 from mmebv.core import EBVClassifier
+from mmebv.core.predictor import check_positive_int, resolve_ebv_dim
 
 
 @MODELS.register_module()
@@ -19,10 +20,18 @@ class EBVClsHead(ClsHead):
     AMP). Losses (hard labels, Mixup/CutMix ``gt_score``, label smoothing) and
     predictions are those of :class:`ClsHead`.
 
+    ``pre_logits`` returns the projection's output, the (B, d) embedding in
+    EBV space (like the pre-logits layer of ViT's head): the classifier only
+    looks at its direction, so compare such embeddings by cosine. It is what
+    ``ImageClassifier.extract_feat(inputs, stage='pre_logits')`` returns, the
+    feature for k-NN or linear-probe evaluation and for retrieval.
+
     Args:
         num_classes: Number of classes N (one EBV each).
         in_channels: Channels of the input feature.
-        ebv_dim: EBV dimension d (output channels of the projection).
+        ebv_dim: EBV dimension d (output channels of the projection). None:
+            d = N, the rule of every mmebv head
+            (:func:`~mmebv.core.predictor.resolve_ebv_dim`).
         tau: Temperature dividing the cosine similarities.
         ebv_file: ``.safetensors`` EBV file (``tools/generate_ebvs.py``);
             when None, EBVs are generated from ``method``, ``alpha``, ``seed``.
@@ -36,13 +45,15 @@ class EBVClsHead(ClsHead):
             cosine makes the projection scale-invariant, so LinearClsHead's
             ``Normal(std=0.01)`` means a ~10x larger effective learning rate
             at the start; on the demo's long-tailed digits it left whole tail
-            classes at 0% recall (docs/benchmarks.md).
+            classes at 0% recall (docs/benchmarks.md). A model-level
+            ``init_cfg`` still reaches the projection (the Swin-T recipes:
+            TruncNormal std 0.02 on every Linear, as the authors' timm model).
     """
 
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
-                 ebv_dim: int,
+                 ebv_dim: Optional[int] = None,
                  tau: float = 0.07,
                  ebv_file: Optional[str] = None,
                  method: str = 'auto',
@@ -53,13 +64,8 @@ class EBVClsHead(ClsHead):
                  init_cfg: Optional[dict] = None,
                  **kwargs) -> None:
         super().__init__(loss=loss, topk=topk, init_cfg=init_cfg, **kwargs)
-        for name, value in (('num_classes', num_classes),
-                            ('in_channels', in_channels),
-                            ('ebv_dim', ebv_dim)):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(
-                    f'EBVClsHead: {name} must be a positive int, got '
-                    f'{value!r}.')
+        ebv_dim = resolve_ebv_dim(num_classes, ebv_dim)
+        check_positive_int('in_channels', in_channels)
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.ebv_dim = ebv_dim
@@ -69,7 +75,8 @@ class EBVClsHead(ClsHead):
             alpha=alpha, seed=seed)
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
-        """Project the last-stage feature to the EBV dimension."""
+        """The EBV-space embedding (B, ebv_dim) of the last-stage feature:
+        the projection's output, before the classifier normalises it."""
         return self.projection(feats[-1])
 
     def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:

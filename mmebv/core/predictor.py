@@ -10,6 +10,31 @@ from torch import Tensor, nn
 from .classifier import EBVClassifier
 
 
+def check_positive_int(name: str, value: object) -> None:
+    """Raise ``ValueError('name=value must be a positive integer')`` (the
+    wording of the upstream heads) unless ``value`` is a positive int."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f'{name}={value!r} must be a positive integer')
+
+
+def resolve_ebv_dim(num_classes: int, ebv_dim: Optional[int]) -> int:
+    """The EBV dimension d of every mmebv head: ``ebv_dim``, or
+    ``num_classes`` when it is None.
+
+    One rule for the classification and the dense heads. d = N is the
+    authors' choice wherever they did not study d (ImageNet 1000 x 1000, COCO
+    81 x 81, ADE20K 150 x 150), gives exactly orthogonal EBVs, and leaves an
+    EBV head with the same required arguments as its upstream twin
+    (``LinearClsHead(num_classes, in_channels)``). Set ``ebv_dim`` below N to
+    save parameters with many classes (100,000 classes: d = 5000).
+    """
+    check_positive_int('num_classes', num_classes)
+    if ebv_dim is None:
+        return num_classes
+    check_positive_int('ebv_dim', ebv_dim)
+    return ebv_dim
+
+
 class EBVPredictor(nn.Module):
     """A trainable projection to ``ebv_dim`` scored against fixed EBVs.
 
@@ -21,7 +46,8 @@ class EBVPredictor(nn.Module):
         in_channels: Input channels C.
         num_classes: Number of EBVs N (one per output class).
         spatial: Whether the input is a feature map.
-        ebv_dim: EBV dimension d (None: ``num_classes``, as the authors).
+        ebv_dim: EBV dimension d (None: ``num_classes``; see
+            :func:`resolve_ebv_dim`).
         tau: Temperature dividing the cosine similarities.
         ebv_file: ``.safetensors`` EBV file (``tools/generate_ebvs.py``);
             None generates the EBVs from ``method``, ``alpha`` and ``seed``.
@@ -41,11 +67,7 @@ class EBVPredictor(nn.Module):
                  alpha: Optional[float] = None,
                  seed: int = 0) -> None:
         super().__init__()
-        ebv_dim = num_classes if ebv_dim is None else ebv_dim
-        if not isinstance(ebv_dim, int) or ebv_dim <= 0:
-            raise ValueError(
-                f'ebv_dim must be a positive int (or None for num_classes), '
-                f'got {ebv_dim!r}.')
+        ebv_dim = resolve_ebv_dim(num_classes, ebv_dim)
         self.channel_dim = 1 if spatial else -1
         self.projection = (nn.Conv2d(in_channels, ebv_dim, kernel_size=1)
                            if spatial else nn.Linear(in_channels, ebv_dim))

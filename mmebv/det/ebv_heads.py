@@ -12,8 +12,10 @@ class EBVShared2FCBBoxHead(EBVHeadMixin, Shared2FCBBoxHead):
     scored against N + 1 EBVs (background included) / ``tau``.
 
     Box regression, softmax cross-entropy, ``predict_by_feat`` etc. are
-    upstream's. EBV arguments: see :class:`~mmebv.det.EBVHeadMixin`; the
-    authors used ``ebv_dim=81`` for COCO's 80 classes + background.
+    upstream's. EBV arguments: see :class:`~mmebv.core.EBVHeadMixin`
+    (``ebv_dim`` None: d = the number of outputs, N + 1); the authors used
+    ``ebv_dim=81`` for COCO's 80 classes + background. The projection keeps
+    mmdet's ``fc_cls`` init (``Normal(std=0.01)``, bias 0), as the authors'.
     """
 
     ebv_layer = 'fc_cls'
@@ -26,6 +28,11 @@ class EBVFCNMaskHead(EBVHeadMixin, FCNMaskHead):
 
     The sigmoid mask loss on the ground-truth class's channel is upstream's.
     ``class_agnostic=True`` (a single output channel) is rejected.
+    ``ebv_dim`` None: d = N; the authors used d = 81 (the first 80 rows of
+    their 81 x 81 COCO EBVs). The 1x1 projection keeps PyTorch's default
+    ``Conv2d`` init: upstream's ``init_weights`` initialises ``conv_logits``
+    with Kaiming normal (fan_out) and bias 0 only when it is a plain conv,
+    and the authors' code also ended with the default init.
     """
 
     ebv_layer = 'conv_logits'

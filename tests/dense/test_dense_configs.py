@@ -1,5 +1,10 @@
-"""Every top-level dense config loads and builds its model as described."""
+"""Every top-level dense config loads and builds its model as described;
+tests as the authors did and switches to the authors' EBV files."""
+import pickle
+import shutil
+
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
@@ -8,9 +13,13 @@ import mmebv.engine.pretrained  # noqa: F401
 import mmebv.seg  # noqa: F401
 from mmebv.core import EBVPredictor
 
-from dense_helpers import CONFIGS
+from dense_helpers import CONFIGS, PYTHON, run
 
-CONFIG_FILES = sorted(CONFIGS.glob('*.py'))
+#: Large-vocabulary configs (N > d, no authors' setting): tested in
+#: test_large_vocab_configs.py.
+LARGE_VOCABULARY = ('_lvis-v1', '_coco-stuff164k')
+CONFIG_FILES = sorted(p for p in CONFIGS.glob('*.py')
+                      if not p.stem.endswith(LARGE_VOCABULARY))
 
 
 def build_model(cfg: Config):
@@ -46,7 +55,7 @@ def test_config_builds(path):
     elif cfg.default_scope == 'mmdet':
         assert {n: p.ebv.ebvs.shape for n, p in predictors.items()} == {
             'roi_head.bbox_head.fc_cls': (81, 81),
-            'roi_head.mask_head.conv_logits': (80, 80)}
+            'roi_head.mask_head.conv_logits': (80, 81)}  # d = 81
     else:
         expected = {'decode_head.conv_seg': (150, 150)}
         if name.startswith('upernet'):
@@ -82,3 +91,93 @@ def test_config_builds(path):
         assert per_gpu == 4  # x 8 GPUs (EBV) / x 4 GPUs (mmseg FC)
     if name.startswith('upernet_r') and '_fc_' not in name:
         assert cfg.auto_scale_lr.base_batch_size == 32  # the authors' 8 x 4
+
+
+def test_slide_inference_only_where_the_authors_used_it():
+    """The authors tested their R18 80k EBV-heads UperNet (39.13) with
+    sliding 512 windows, stride 341; everything else on whole images."""
+    for path in CONFIG_FILES:
+        cfg = Config.fromfile(str(path))
+        test_cfg = {k: v for k, v in cfg.model.test_cfg.items()
+                    if k != '_scope_'}
+        if path.name == 'upernet_r18_ebv-heads_80k_ade20k.py':
+            assert test_cfg == dict(mode='slide', crop_size=(512, 512),
+                                    stride=(341, 341))
+        elif cfg.default_scope == 'mmseg':
+            assert test_cfg == dict(mode='whole'), path.name
+
+
+EBV_CONFIGS = [p for p in CONFIG_FILES
+               if '_fc_' not in p.name and 'fc-heads' not in p.name]
+
+
+def test_every_ebv_config_has_the_authors_ebv_switch():
+    assert len(EBV_CONFIGS) == 17  # 6 COCO, 11 ADE20K
+    for path in EBV_CONFIGS:
+        cfg = Config.fromfile(str(path))
+        assert 'authors_ebv_dir' in cfg and cfg.authors_ebv_dir is None
+        assert "authors_ebv_dir = None  # e.g. 'data/ebvs/authors'" in \
+            path.read_text(), path.name
+
+
+class _SavedOnCuda:
+    """``pickle.dump`` tags storages ``cuda:0`` while active, as the
+    authors' GPU-made files are."""
+
+    active = registered = False
+
+    def __enter__(self):
+        if not _SavedOnCuda.registered:
+            torch.serialization.register_package(
+                0, lambda obj: 'cuda:0' if _SavedOnCuda.active else None,
+                lambda obj, location: None)
+            _SavedOnCuda.registered = True
+        _SavedOnCuda.active = True
+
+    def __exit__(self, *exc):
+        _SavedOnCuda.active = False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name,pkl_name,heads', [
+    ('mask_rcnn_r50_ebv_coco.py', 'eq_81_81', {
+        'roi_head.bbox_head.fc_cls': slice(0, 81),
+        'roi_head.mask_head.conv_logits': slice(0, 80)}),
+    ('upernet_r18_ebv-heads_80k_ade20k.py', 'eq_150_150', {
+        'decode_head.conv_seg': slice(0, 150),
+        'auxiliary_head.conv_seg': slice(0, 150)}),
+])
+def test_authors_ebv_switch_loads_the_converted_pickles(
+        tmp_path, name, pkl_name, heads):
+    """The documented commands: convert the authors' pickle(s), set the
+    config's one line, and the heads hold exactly the pickle's rows."""
+    size = int(pkl_name.split('_')[-1])
+    gen = torch.Generator().manual_seed(0)
+    rows = torch.nn.functional.normalize(
+        torch.randn(size, size, generator=gen), dim=1)
+    pkl = tmp_path / f'{pkl_name}.pkl'
+    with _SavedOnCuda(), open(pkl, 'wb') as f:
+        pickle.dump(rows, f)
+    authors = tmp_path / 'authors'
+    tool = 'tools/model_converters/ebv_pickle_to_safetensors.py'
+    run([PYTHON, tool, str(pkl), str(authors / f'{pkl_name}.safetensors')])
+    if pkl_name == 'eq_81_81':
+        run([PYTHON, tool, str(pkl), str(authors / 'eq_81_80.safetensors'),
+             '--rows', '80'])
+    configs = tmp_path / 'configs'
+    shutil.copytree(CONFIGS, configs)
+    edited = []
+    for path in configs.glob('*.py'):
+        text = path.read_text()
+        line = "authors_ebv_dir = None  # e.g. 'data/ebvs/authors'"
+        if line in text:
+            path.write_text(text.replace(
+                line, f'authors_ebv_dir = {str(authors)!r}'))
+            edited.append(path.name)
+    assert name in edited
+    model = build_model(Config.fromfile(str(configs / name)))
+    predictors = {n: m for n, m in model.named_modules()
+                  if isinstance(m, EBVPredictor)}
+    assert set(predictors) == set(heads)
+    for head, rows_used in heads.items():
+        assert torch.equal(predictors[head].ebv.ebvs, rows[rows_used]), head
