@@ -8,6 +8,9 @@ and CPU time), written to docs/benchmarks/ebv_generation.md (atomically):
 * ``large``: mid-size and large problems; targets from issue #11.
 * ``small``: small d against the best known line packings; target: median
   ratio <= 1.005, worst <= 1.03.
+* ``extend``: ``extend_ebvs`` against a fresh set of the same size, from a
+  fresh set (``generated``) and from a fresh larger set with its last rows
+  removed (``holes``: the removed rows' places are free again).
 
     .venv/bin/python benchmarks/ebv_generation.py                # all
     .venv/bin/python benchmarks/ebv_generation.py --sections small
@@ -51,7 +54,10 @@ SMALL = [
     (40, 12, 0.2542, 'Sloane'), (50, 13, 0.2500, 'Sloane'),
 ]
 SMALL_MEDIAN, SMALL_WORST = 1.005, 1.03
-SECTIONS = ('authors', 'large', 'small')
+#: (old N, new N, d) and the target: within 10% of a fresh set.
+EXTEND = [(40, 46, 8), (120, 132, 24), (300, 330, 40), (500, 550, 100)]
+EXTEND_MARGIN = 1.1
+SECTIONS = ('authors', 'large', 'small', 'extend')
 
 
 def worker(num: int, dim: int, threads: int) -> dict:
@@ -73,16 +79,38 @@ def worker(num: int, dim: int, threads: int) -> dict:
                 peak_mib=peak)
 
 
-def run_case(num: int, dim: int, threads: int) -> dict:
+def extend_worker(old_num: int, num: int, dim: int, threads: int) -> dict:
+    """Fresh (N, d); extensions of a fresh (N0, d) and of its first N0 rows."""
+    import torch
+    torch.set_num_threads(threads)
+    sys.path.insert(0, ROOT)
+    import warnings
+
+    from mmebv.core import extend_ebvs, generate_ebvs
+    from mmebv.core.bounds import max_abs_cos
+    warnings.simplefilter('ignore')
+    fresh = generate_ebvs(num, dim, progress=False)
+    old = generate_ebvs(old_num, dim, progress=False)
+    row = dict(fresh=max_abs_cos(fresh), old=max_abs_cos(old))
+    for name, start in (('generated', old), ('holes', fresh[:old_num])):
+        wall, cpu = time.perf_counter(), time.process_time()
+        extended = extend_ebvs(start.clone(), num, progress=False)
+        row[name] = max_abs_cos(extended)
+        row[name + '_seconds'] = time.perf_counter() - wall
+        row[name + '_cpu'] = time.process_time() - cpu
+        assert torch.equal(extended[:old_num], start)
+    return row
+
+
+def run_case(*sizes: int, threads: int) -> dict:
     command = [sys.executable, os.path.abspath(__file__), '--worker',
-               json.dumps([num, dim, threads])]
+               json.dumps([*sizes, threads])]
     result = subprocess.run(command, capture_output=True, text=True,
                             cwd=ROOT)
     if result.returncode != 0:
-        raise RuntimeError(f'{num}x{dim} failed:\n{result.stderr}')
+        raise RuntimeError(f'{sizes} failed:\n{result.stderr}')
     row = json.loads(result.stdout.strip().splitlines()[-1])
-    print(f"{num}x{dim}: {row['max_abs_cos']:.5g} in {row['seconds']:.1f} s",
-          flush=True)
+    print(sizes, row, flush=True)
     return row
 
 
@@ -120,7 +148,7 @@ def authors_section(threads: int) -> list:
         '| wall (s) | CPU (s) | peak (MiB) | met |',
         '|---|---|---|---|---|---|---|---|---|']
     for dim, theirs in AUTHORS.items():
-        row = run_case(1000, dim, threads)
+        row = run_case(1000, dim, threads=threads)
         mu = row['max_abs_cos']
         met = (mu <= AUTHORS_MARGIN * theirs and
                row['seconds'] <= AUTHORS_SECONDS)
@@ -137,7 +165,7 @@ def large_section(threads: int) -> list:
         '| CPU (s) | peak (MiB) | met |',
         '|---|---|---|---|---|---|---|---|---|---|']
     for num, dim, target, seconds in LARGE:
-        row = run_case(num, dim, threads)
+        row = run_case(num, dim, threads=threads)
         mu = row['max_abs_cos']
         met = (target is None or mu <= target) and row['seconds'] <= seconds
         target_text = (f'<= {target:g}, ' if target else '') + \
@@ -161,7 +189,7 @@ def small_section(threads: int) -> list:
         '| CPU (s) |', '|---|---|---|---|---|---|---|---|']
     ratios = []
     for num, dim, best, source in SMALL:
-        row = run_case(num, dim, threads)
+        row = run_case(num, dim, threads=threads)
         ratio = row['max_abs_cos'] / best
         ratios.append(ratio)
         lines.append('| ' + ' | '.join([
@@ -174,6 +202,27 @@ def small_section(threads: int) -> list:
         f'{yes_no(median <= SMALL_MEDIAN)}), worst {worst:.4f} (target <= '
         f'{SMALL_WORST}: {yes_no(worst <= SMALL_WORST)}).', '']
     return lines
+
+
+def extend_section(threads: int) -> list:
+    lines = [
+        '## Extension (`extend_ebvs`, old rows bit-identical)', '',
+        f'Target: within {EXTEND_MARGIN - 1:.0%} of a fresh set of the same '
+        'size. `generated`: the old rows are a fresh N0-set; `holes`: they '
+        'are the first N0 rows of the fresh N-set, so good places for the '
+        'new rows exist.', '',
+        '| N0 -> N | d | fresh N0 | fresh N | extended (generated) | / fresh '
+        '| wall (s) | extended (holes) | / fresh | wall (s) |',
+        '|---|---|---|---|---|---|---|---|---|---|']
+    for old_num, num, dim in EXTEND:
+        row = run_case(old_num, num, dim, threads=threads)
+        cells = [f'{old_num} -> {num}', str(dim), f"{row['old']:.4f}",
+                 f"{row['fresh']:.4f}"]
+        for name in ('generated', 'holes'):
+            cells += [f'{row[name]:.4f}', f"{row[name] / row['fresh']:.3f}",
+                      f"{row[name + '_seconds']:.1f}"]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return lines + ['']
 
 
 def write_markdown(body: list, args, load_before: str, load_after: str,
@@ -207,14 +256,16 @@ def main() -> None:
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(*json.loads(args.worker))))
+        sizes = json.loads(args.worker)
+        work = worker if len(sizes) == 3 else extend_worker
+        print(json.dumps(work(*sizes)))
         return
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     load = lambda: ' '.join(f'{x:.1f}' for x in os.getloadavg())  # noqa
     load_before = load()
     begin = time.perf_counter()
     sections = dict(authors=authors_section, large=large_section,
-                    small=small_section)
+                    small=small_section, extend=extend_section)
     body = []
     for name in args.sections:
         body += sections[name](args.threads)

@@ -41,9 +41,9 @@ from .structured import check_kerdock_size
 GENERATOR_VERSION = '2026-11-29'
 METHODS = ('auto', 'paper', 'kerdock')
 #: Optimiser budget of a default run, in units of N^2 d (a pass costs about
-#: N^2 d / 2 multiply-adds at large p, 1.5 N^2 d at small p): about a minute
-#: on 2 busy CPU cores.
-DEFAULT_WORK = 1e12
+#: 0.6 N^2 d multiply-adds at large p, 1.7 N^2 d at small p, see
+#: :func:`.optimize.pass_block_rows`): 1-2 minutes on 2 idle CPU cores.
+DEFAULT_WORK = 2e12
 #: Pass budget bounds when neither ``max_steps`` nor the work budget decides.
 MIN_STEPS, MAX_STEPS = 100, 1000
 #: With a default budget of fewer passes than this the optimiser cannot beat
@@ -187,11 +187,13 @@ def generate_ebvs(num_vectors: int,
         alpha: Target max |cos|: generation stops once it is reached. None
             means as low as the budget allows for ``auto`` and the authors'
             0.002 for ``paper``. Below :func:`lower_bound` raises.
-        seed: Seed of the random start (drawn on CPU).
+        seed: Seed of the random starts (drawn on CPU).
         device: Where the optimisation runs (``'cpu'`` or ``'cuda'``).
         time_limit: Wall-clock budget in seconds (None: no limit).
-        max_steps: Pass budget (None: :func:`default_steps` for ``auto``,
-            100,000 for ``paper``).
+        max_steps: Pass budget of each optimiser run (L-BFGS iterations for
+            small problems; None: :func:`default_steps` for ``auto``,
+            100,000 for ``paper``). An explicit budget always lets the
+            optimiser compete with the constructions.
         progress: Show a tqdm progress bar.
 
     If the target is not reached in the budget, the best set found is

@@ -11,10 +11,10 @@ from mmebv.core.constructions import kerdock_vectors
 from mmebv.core.generate import default_steps, optimiser_competes
 from mmebv.core.paper import paper_step
 
-#: Relative tolerance where the optimiser (not a construction) is used: it
-#: stops on a smoothed max (p-norm, p <= 4096) in float32, a few 1e-5 above
-#: the optimum in practice; 1e-3 still separates the optimum from the next
-#: local minima (e.g. 0.381 against 1/3 for ETF(5, 10)).
+#: Relative tolerance where an optimiser (not a construction) is used: it
+#: stops on a smoothed max (p-norm, p <= 4096), a few 1e-5 above the optimum
+#: at most; 1e-3 still separates the optimum from the next local minima
+#: (e.g. 0.381 against 1/3 for ETF(5, 10)).
 RTOL = 1e-3
 
 
