@@ -232,7 +232,7 @@ class EBVClassifier(nn.Module):
             x = F.normalize(embeddings.float(), dim=channel_dim)
             x = x.movedim(channel_dim, -1)
             if self.kerdock is not None:
-                logits = self.kerdock(x) / self.tau
+                logits = self.kerdock(x / self.tau)  # scale the small side
             else:
                 logits = x @ self.ebvs.float().t() / self.tau
             return logits.movedim(-1, channel_dim)
