@@ -307,10 +307,9 @@ def mean_std(values: List[float]) -> str:
 
 
 def table(results: List[dict], task: str) -> str:
-    metric = 'accuracy (%)' if task == 'cls' else 'mIoU over digits (%)'
-    lines = [f'| head | fine-tuned on | old classes before | old after | '
-             f'forgetting (old drop) | new after | {metric} per seed: '
-             f'forgetting |', '|---|---|---|---|---|---|---|']
+    lines = [f'| head | fine-tuned on | seeds | old classes before | old '
+             f'after | forgetting (old drop) | new after | forgetting per '
+             f'seed |', '|---|---|---|---|---|---|---|---|']
     for head in HEADS:
         cells = [r for r in results if r['task'] == task and r['head'] == head]
         if not cells:
@@ -321,7 +320,9 @@ def table(results: List[dict], task: str) -> str:
             new = [r['after'][mode]['new'] for r in cells]
             drop = [b - a for b, a in zip(before, old)]
             per_seed = ', '.join(f'{d:.1f}' for d in drop)
-            lines.append(f'| {head.upper()} | {mode} | {mean_std(before)} | '
+            seeds = ', '.join(str(r['seed']) for r in cells)
+            lines.append(f'| {head.upper()} | {mode} | {seeds} | '
+                         f'{mean_std(before)} | '
                          f'{mean_std(old)} | {mean_std(drop)} | '
                          f'{mean_std(new)} | {per_seed} |')
     return '\n'.join(lines)
@@ -379,6 +380,9 @@ def report(results: List[dict], args, wall: float, loads: Tuple) -> str:
     drift = max(m['old_logit_drift'] for r in results
                 for m in r['after'].values())
     compute = sum(r['seconds'] for r in results)
+    metric_note = ('classification: accuracy on the held-out digits of each '
+                   'group, %; segmentation: mean IoU over the digit classes '
+                   'of each group, %')
     parts = [
         '# Adding classes: EBV vs FC (class-incremental digits)', '',
         'Produced by `' + ' '.join(['python'] + sys.argv) + '` '
@@ -392,8 +396,8 @@ def report(results: List[dict], args, wall: float, loads: Tuple) -> str:
         f'{args.replay:.0%} of the old training set ("replay"); evaluate on '
         'held-out digits of all ten classes. "Before" is the model trained on '
         '0-4; "forgetting" is its old-class score minus the fine-tuned '
-        'model\'s (mean ± std over seeds '
-        f'{", ".join(map(str, range(args.seeds)))}). Right after the surgery, '
+        'model\'s (mean ± std over the seeds of each row; ' + metric_note +
+        '). Right after the surgery, '
         'before fine-tuning, the grown models\' old-class logits differed '
         f'from the trained models\' by at most {drift:.2g}.', '']
     for task in ('cls', 'seg'):
@@ -417,6 +421,9 @@ def main(argv=None) -> int:
                         '--quick)')
     parser.add_argument('--tasks', nargs='+', choices=['cls', 'seg'],
                         default=['cls', 'seg'])
+    parser.add_argument('--start-seed', type=int, default=0,
+                        help='skip seeds below this one (e.g. one seed per '
+                        'process)')
     parser.add_argument('--heads', nargs='+', choices=HEADS, default=HEADS,
                         help='run only these heads (e.g. one per process)')
     parser.add_argument('--replay', type=float, default=0.05,
@@ -425,6 +432,9 @@ def main(argv=None) -> int:
     parser.add_argument('--report', default=None,
                         help='write the markdown report (and its PNG next '
                         'to it) here; default: WORK_DIR/class_addition.md')
+    parser.add_argument('--report-only', action='store_true',
+                        help='report the cells already in the work dir, '
+                        'run none')
     parser.add_argument('--quick', action='store_true',
                         help='tiny schedules, for the tests')
     args = parser.parse_args(argv)
@@ -437,12 +447,14 @@ def main(argv=None) -> int:
     for task in args.tasks:
         schedule = SCHEDULES[task]['quick' if args.quick else 'full']
         for head in args.heads:
-            for seed in range(args.seeds):
+            for seed in range(args.start_seed, args.seeds):
                 folder = os.path.join(args.work_dir, task, head, f'seed{seed}')
                 done = os.path.join(folder, 'result.json')
                 if os.path.isfile(done):
                     with open(done) as f:
                         results.append(json.load(f))
+                    continue
+                if args.report_only:
                     continue
                 result = run_cell(task, head, seed, schedule, args.replay,
                                   folder)
