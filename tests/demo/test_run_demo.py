@@ -47,11 +47,20 @@ def test_demo_smallest_settings(tmp_path):
         check = stages[task]['backbone_check']
         assert check['matched'] == check['total'] > 0
         assert stages[task]['last_loss'] is not None
-    # 2 iterations may detect nothing (no COCO metric then); mIoU is always
-    assert 'mIoU' in stages['seg']['metrics']
+    # tested on the held-out val scenes by tools/test.py
+    for task, keys in (('det', ('coco/bbox_mAP', 'coco/segm_mAP')),
+                       ('seg', ('mIoU', 'aAcc', 'mAcc'))):
+        assert (work_dir / task / 'test').is_dir()
+        for key in keys:
+            assert 0 <= stages[task]['metrics'][key] <= 100
+    with open(work_dir / 'data' / 'scenes' / 'meta.json') as f:
+        assert json.load(f)['images'] == {'train': 300, 'val': 50}
     table = (work_dir / 'results.md').read_text()
     assert '| EBV |' in table and '| FC |' in table
-    for name in ('training_curves', 'transfer_curves', 'ebv_angles', 'cka'):
+    assert '| box AP | mask AP | mIoU (%) |' in table
+    assert 'nan' not in table.split()
+    for name in ('training_curves', 'transfer_curves', 'ebv_angles', 'cka',
+                 'predictions'):
         with Image.open(work_dir / 'analysis' / f'{name}.png') as image:
             assert image.size[0] > 300
     with open(work_dir / 'analysis' / 'cka.json') as f:

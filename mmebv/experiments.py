@@ -1,0 +1,149 @@
+"""Recorded, resumable experiment stages driven through the repository's
+tools (``tools/train.py``, ``tools/test.py``); used by ``tools/run_demo.py``
+and ``benchmarks/transfer_study.py``.
+
+Every stage stores its result as ``<root>/stages/<name>.json``: a finished
+stage is reused on the next run, and an interrupted training resumes from
+its last checkpoint (``tools/train.py --resume``).
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Callable, Dict, Optional, Sequence, Tuple
+
+from mmebv.analysis.io import atomic_write_json, atomic_write_text
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: mmengine's Config parser imports through temporary modules: one at a time.
+_CONFIG_LOCK = threading.Lock()
+
+
+class ToolError(RuntimeError):
+    """A repository tool exited with an error."""
+
+
+class Stages:
+    """Stages recorded under ``root``; safe to run from several threads."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        self.results: Dict[str, dict] = {}
+        self._lock = threading.Lock()
+
+    def path(self, *parts: str) -> str:
+        return os.path.join(self.root, *parts)
+
+    def span(self) -> Tuple[float, float]:
+        """(first start, last finish) of the recorded stages, as Unix
+        times; a record without them counts from its file's mtime."""
+        starts, ends = [], []
+        for name, result in self.results.items():
+            end = result.get('finished') or os.path.getmtime(
+                self.path('stages', f'{name}.json'))
+            starts.append(result.get('started', end - result['seconds']))
+            ends.append(end)
+        return min(starts), max(ends)
+
+    def check_settings(self, settings: dict) -> None:
+        """Refuse to mix the results of different settings in one root."""
+        path = self.path('settings.json')
+        if os.path.isfile(path):
+            with open(path) as f:
+                saved = json.load(f)
+            if saved != settings:
+                raise SystemExit(
+                    f'{self.root} holds a run with other settings ({saved}); '
+                    f'use another --work-dir or delete it.')
+        else:
+            atomic_write_json(path, settings)
+
+    def run(self, name: str, title: str, work: Callable[[], dict]) -> dict:
+        """Run a stage once; a recorded result is reused."""
+        path = self.path('stages', f'{name}.json')
+        if os.path.isfile(path):
+            with open(path) as f:
+                result = json.load(f)
+            print(f'== {title}: done before, reusing {path}', flush=True)
+        else:
+            print(f'== {title}', flush=True)
+            start, started = time.perf_counter(), time.time()
+            result = work()
+            result['seconds'] = round(time.perf_counter() - start, 1)
+            result['started'] = round(started, 1)
+            result['finished'] = round(time.time(), 1)
+            result['load_average'] = [round(v, 2) for v in os.getloadavg()]
+            atomic_write_json(path, result)
+        with self._lock:
+            self.results[name] = result
+        return result
+
+
+def run_tool(argv: Sequence[str], log: Optional[str] = None,
+             threads: Optional[int] = None) -> None:
+    """Run a repository tool (path relative to the repository) with this
+    Python, echoing the command; its output goes to ``log`` when given."""
+    print('$ ' + ' '.join(argv) + (f'  > {log}' if log else ''), flush=True)
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        [REPO] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
+    if threads:
+        env['OMP_NUM_THREADS'] = env['MKL_NUM_THREADS'] = str(threads)
+    if log:
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        with open(log, 'a') as out:
+            done = subprocess.run([sys.executable, *argv], cwd=REPO, env=env,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    else:
+        done = subprocess.run([sys.executable, *argv], cwd=REPO, env=env)
+    if done.returncode != 0:
+        where = f'see {log}' if log else 'see its output above'
+        raise ToolError(
+            f'{argv[0]} failed (exit status {done.returncode}); {where}. Fix '
+            f'the cause and run again with the same work dir: finished '
+            f'stages are reused and training resumes.')
+
+
+def write_config(base: str, path: str, options: dict) -> str:
+    """Dump the config ``base`` with ``options`` merged to ``path`` (the
+    exact config that is run) and return ``path``."""
+    from mmengine.config import Config
+
+    with _CONFIG_LOCK:
+        cfg = Config.fromfile(base)
+        cfg.merge_from_dict(options)
+        atomic_write_text(path, cfg.pretty_text)
+    return path
+
+
+def train(config: str, work_dir: str, log: Optional[str] = None,
+          threads: Optional[int] = None) -> str:
+    """Train with ``tools/train.py`` (resuming an interrupted run); return
+    the last checkpoint."""
+    run_tool(['tools/train.py', config, '--work-dir', work_dir, '--resume'],
+             log, threads)
+    with open(os.path.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def test(config: str, checkpoint: str, work_dir: str,
+         log: Optional[str] = None, threads: Optional[int] = None) -> dict:
+    """Evaluate ``checkpoint`` with ``tools/test.py``; return the metrics
+    (mmengine's ``<work_dir>/<timestamp>/<timestamp>.json``)."""
+    before = set(_test_metric_files(work_dir))
+    run_tool(['tools/test.py', config, checkpoint, '--work-dir', work_dir],
+             log, threads)
+    new = sorted(set(_test_metric_files(work_dir)) - before)
+    if not new:
+        raise ToolError(f'tools/test.py wrote no metrics under {work_dir}.')
+    with open(new[-1]) as f:
+        return json.load(f)
+
+
+def _test_metric_files(work_dir: str) -> list:
+    return [p for p in glob.glob(os.path.join(work_dir, '*', '*.json'))
+            if os.path.basename(p)[:-5] == os.path.basename(
+                os.path.dirname(p))]
