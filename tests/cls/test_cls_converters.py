@@ -18,6 +18,7 @@ from mmebv.cls.checkpoint_io import restricted_torch_load
 from mmebv.cls.converters import classifier_to_backbone, official_to_mmpretrain
 from mmebv.core import load_ebvs
 from cls_helpers import random_ebvs, write_ebv_file
+from cuda_pickles import pickle_like_cuda
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 TOOLS = os.path.join(ROOT, 'tools', 'model_converters')
@@ -82,30 +83,6 @@ def test_classifier_to_backbone_rejects_other_checkpoints(tmp_path):
     with pytest.raises(ValueError, match="no 'backbone.' keys"):
         classifier_to_backbone(str(src), str(tmp_path / 'out.pth'))
     assert not (tmp_path / 'out.pth').exists()
-
-
-class _CudaLocation:
-    """Makes ``torch.save`` tag CPU storages as ``cuda:0`` while active."""
-
-    active = False
-    registered = False
-
-    def __enter__(self):
-        if not _CudaLocation.registered:
-            torch.serialization.register_package(
-                0, lambda obj: 'cuda:0' if _CudaLocation.active else None,
-                lambda obj, location: None)
-            _CudaLocation.registered = True
-        _CudaLocation.active = True
-
-    def __exit__(self, *exc):
-        _CudaLocation.active = False
-
-
-def pickle_like_cuda(tensor, path):
-    """``pickle.dump`` of a tensor as the authors' (CUDA) EBV files are."""
-    with _CudaLocation(), open(path, 'wb') as f:
-        pickle.dump(tensor, f)
 
 
 def released_model(tmp_path, layout):

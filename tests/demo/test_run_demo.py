@@ -50,7 +50,7 @@ def test_demo_smallest_settings(tmp_path):
     # tested on the held-out val scenes by tools/test.py
     for task, keys in (('det', ('coco/bbox_mAP', 'coco/segm_mAP')),
                        ('seg', ('mIoU', 'aAcc', 'mAcc'))):
-        assert (work_dir / task / 'test').is_dir()
+        assert (work_dir / f'{task}_ebv' / 'test').is_dir()
         for key in keys:
             assert 0 <= stages[task]['metrics'][key] <= 100
     with open(work_dir / 'data' / 'scenes' / 'meta.json') as f:

@@ -13,6 +13,7 @@ import mmebv.engine.pretrained  # noqa: F401
 import mmebv.seg  # noqa: F401
 from mmebv.core import EBVPredictor
 
+from cuda_pickles import saved_on_cuda
 from dense_helpers import CONFIGS, PYTHON, run
 
 #: Large-vocabulary configs (N > d, no authors' setting): tested in
@@ -120,24 +121,6 @@ def test_every_ebv_config_has_the_authors_ebv_switch():
             path.read_text(), path.name
 
 
-class _SavedOnCuda:
-    """``pickle.dump`` tags storages ``cuda:0`` while active, as the
-    authors' GPU-made files are."""
-
-    active = registered = False
-
-    def __enter__(self):
-        if not _SavedOnCuda.registered:
-            torch.serialization.register_package(
-                0, lambda obj: 'cuda:0' if _SavedOnCuda.active else None,
-                lambda obj, location: None)
-            _SavedOnCuda.registered = True
-        _SavedOnCuda.active = True
-
-    def __exit__(self, *exc):
-        _SavedOnCuda.active = False
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize('name,pkl_name,heads', [
     ('mask_rcnn_r50_ebv_coco.py', 'eq_81_81', {
@@ -156,7 +139,7 @@ def test_authors_ebv_switch_loads_the_converted_pickles(
     rows = torch.nn.functional.normalize(
         torch.randn(size, size, generator=gen), dim=1)
     pkl = tmp_path / f'{pkl_name}.pkl'
-    with _SavedOnCuda(), open(pkl, 'wb') as f:
+    with saved_on_cuda(), open(pkl, 'wb') as f:
         pickle.dump(rows, f)
     authors = tmp_path / 'authors'
     tool = 'tools/model_converters/ebv_pickle_to_safetensors.py'

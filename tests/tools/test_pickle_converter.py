@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from cuda_pickles import pickle_like_cuda
 from dense_helpers import PYTHON, REPO, run
 from mmebv.core import load_ebvs
 
@@ -20,26 +21,6 @@ def load_tool():
     return module
 
 
-class _SavedOnCuda:
-    """While active, tensors pickled here carry the storage location tag
-    ``cuda:0``: what a tensor that lived on a GPU gets. Only the tag
-    differs from a real CUDA save, and it is all a CPU-only reader sees."""
-
-    active = False
-    registered = False
-
-    def __enter__(self):
-        if not _SavedOnCuda.registered:
-            torch.serialization.register_package(
-                0, lambda obj: 'cuda:0' if _SavedOnCuda.active else None,
-                lambda obj, location: None)
-            _SavedOnCuda.registered = True
-        _SavedOnCuda.active = True
-
-    def __exit__(self, *exc):
-        _SavedOnCuda.active = False
-
-
 def unit_rows(num: int, dim: int, seed: int = 0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
     return F.normalize(torch.randn(num, dim, generator=gen), dim=1)
@@ -48,12 +29,7 @@ def unit_rows(num: int, dim: int, seed: int = 0) -> torch.Tensor:
 def authors_pickle(path, ebvs: torch.Tensor, how: str = 'pickle') -> bytes:
     """``pickle.dump(cuda_tensor, f)`` as Generate_EBV.py did (how='pickle'),
     or ``torch.save(cuda_tensor, f)`` (how='torch.save')."""
-    with _SavedOnCuda(), open(path, 'wb') as f:
-        if how == 'pickle':
-            pickle.dump(ebvs, f)
-        else:
-            torch.save(ebvs, f)
-    return path.read_bytes()
+    return pickle_like_cuda(ebvs, path, how)
 
 
 @pytest.mark.parametrize('how', ['pickle', 'torch.save'])

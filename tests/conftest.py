@@ -1,0 +1,2 @@
+"""Makes ``tests/`` importable, for helpers shared by several test folders
+(``cuda_pickles``)."""
