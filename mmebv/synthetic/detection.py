@@ -2,8 +2,10 @@
 
 Each image shows a few filled polygons (squares, triangles and 16-gon
 "circles") on a noisy background; every shape is one instance whose mask is
-its polygon, so boxes and masks are exact. Category names are COCO class
-names, so the unmodified COCO configs (80 classes) train and evaluate on it.
+its polygon, so boxes and masks are exact. The annotation files list all 80
+COCO categories with COCO's ids and names, as the real ones do (a model of
+the unmodified COCO configs may predict any of them); shapes are drawn for
+three.
 Layout: ``<root>/annotations/instances_{train,val}2017.json`` and
 ``<root>/{train,val}2017/<id>.jpg``, i.e. COCO's, for ``data_root=<root>``.
 """
@@ -20,9 +22,20 @@ from mmebv.fileio import staged_directory
 #: (COCO category id, COCO class name, shape drawn for it).
 CATEGORIES: Tuple[Tuple[int, str, str], ...] = (
     (37, 'sports ball', 'circle'),
-    (62, 'tv', 'square'),
+    (72, 'tv', 'square'),
     (38, 'kite', 'triangle'),
 )
+
+#: COCO's ids 1..90 leave out these ten.
+_UNUSED_COCO_IDS = (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)
+
+
+def coco_categories() -> List[dict]:
+    """All 80 COCO categories (id, name), as in COCO's annotation files."""
+    from mmdet.datasets import CocoDataset
+    ids = [i for i in range(1, 91) if i not in _UNUSED_COCO_IDS]
+    return [dict(id=i, name=n, supercategory='none')
+            for i, n in zip(ids, CocoDataset.METAINFO['classes'])]
 
 
 def random_polygon(shape: str, image_size: int,
@@ -77,8 +90,7 @@ def _split(num_images: int, first_id: int, image_size: int, max_shapes: int,
         images.append(dict(id=image_id, file_name=file_name,
                            width=image_size, height=image_size))
     return dict(images=images, annotations=annotations,
-                categories=[dict(id=i, name=n, supercategory='shape')
-                            for i, n, _ in CATEGORIES])
+                categories=coco_categories())
 
 
 def make_coco_shapes(root: str,
