@@ -39,7 +39,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from mmebv.analysis.io import atomic_write_json, atomic_write_text  # noqa
-from mmebv.experiments import Stages, test, train, write_config  # noqa
+from mmebv.experiments import (Stages, config_fingerprint, test,  # noqa
+                               train, write_config)
 
 CONFIGS = os.path.join(REPO, 'configs')
 CLS_CONFIGS = {
@@ -69,8 +70,8 @@ METRICS = {
 }
 NUM_CLASSES = 10
 #: Schedules: (default, --quick).
-SCHEDULES = dict(seeds=(3, 1), epochs=(12, 1), det_iters=(200, 6),
-                 seg_iters=(300, 6), train_scenes=(400, 16),
+SCHEDULES = dict(seeds=(3, 1), epochs=(12, 1), det_iters=(400, 6),
+                 seg_iters=(1500, 6), train_scenes=(400, 16),
                  val_scenes=(100, 8))
 
 
@@ -123,6 +124,9 @@ class TransferStudy:
         self.settings = {k: getattr(args, k) for k in (
             'imbalance_ratio', 'ebv_dim', 'small_ebv_dim', *SCHEDULES)
             if k != 'seeds'}
+        self.settings['configs'] = config_fingerprint(
+            [*CLS_CONFIGS.values(),
+             *(c for _, heads in DENSE.values() for c in heads.values())])
         self.seeds = list(range(args.seeds))
         #: pretraining head label -> EBV dimension (None: FC)
         self.heads: Dict[str, Optional[int]] = {'FC': None,

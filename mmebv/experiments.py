@@ -7,6 +7,7 @@ stage is reused on the next run, and an interrupted training resumes from
 its last checkpoint (``tools/train.py --resume``).
 """
 import glob
+import hashlib
 import json
 import os
 import subprocess
@@ -117,6 +118,19 @@ def write_config(base: str, path: str, options: dict) -> str:
         cfg.merge_from_dict(options)
         atomic_write_text(path, cfg.pretty_text)
     return path
+
+
+def config_fingerprint(configs: Sequence[str]) -> str:
+    """A short hash of the resolved text of ``configs`` (their bases
+    included), recorded with a run's settings so that a work dir made with
+    other configs is not silently reused."""
+    from mmengine.config import Config
+
+    digest = hashlib.sha256()
+    with _CONFIG_LOCK:
+        for config in configs:
+            digest.update(Config.fromfile(config).pretty_text.encode())
+    return digest.hexdigest()[:16]
 
 
 def train(config: str, work_dir: str, log: Optional[str] = None,

@@ -34,8 +34,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from mmebv.analysis.io import atomic_write_json, atomic_write_text  # noqa
-from mmebv.experiments import (Stages, ToolError, run_tool, test,  # noqa
-                               train, write_config)
+from mmebv.experiments import (Stages, ToolError, config_fingerprint,  # noqa
+                               run_tool, test, train, write_config)
 
 CONFIGS = os.path.join(REPO, 'configs')
 CLS_CONFIGS = {
@@ -100,7 +100,9 @@ class Demo:
         self.settings = dict(
             imbalance_ratio=args.imbalance_ratio, epochs=args.epochs,
             ebv_dim=args.ebv_dim, det_iters=args.det_iters,
-            seg_iters=args.seg_iters, seed=args.seed)
+            seg_iters=args.seg_iters, seed=args.seed,
+            configs=config_fingerprint([*CLS_CONFIGS.values(),
+                                        *DENSE_CONFIGS.values()]))
 
     @property
     def results(self) -> Dict[str, dict]:

