@@ -56,8 +56,8 @@ TAIL_FRACTION = 0.3
 SCENE_PER_CLASS = 150
 NUM_SCENES = (300, 50)
 #: Option -> (default, --full).
-PRESETS = dict(epochs=(10, 30), det_iters=(200, 600),
-               seg_iters=(300, 1000))
+PRESETS = dict(epochs=(10, 30), det_iters=(400, 800),
+               seg_iters=(1500, 3000))
 #: Linear warmup of the dense configs (shortened for shorter runs).
 WARMUP_ITERS = dict(det=100, seg=50)
 
