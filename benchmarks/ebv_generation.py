@@ -43,9 +43,10 @@ LARGE = [(2000, 700, 0.036, 120.0), (3000, 1000, 0.030, 120.0),
 #: Sloane, "Packing lines, planes, etc.", Exp. Math. 5 (1996), optimal for
 #: N <= 7 in R^3 (proved, see Mixon & Parshall, arXiv:1902.10177); [ETF] real
 #: equiangular tight frames, which meet the Welch bound (Paley conference
-#: matrices for N = 2d; Sustik, Tropp, Dhillon, Heath, Linear Algebra Appl.
-#: 426 (2007) for the others); [Sloane] N. J. A. Sloane's table of
-#: Grassmannian packings (neilsloane.com/grass), values quoted in issue #11.
+#: matrices for N = 2d = q + 1, q = 9, 13, 17, 25; Sustik, Tropp, Dhillon,
+#: Heath, Linear Algebra Appl. 426 (2007) for the others); [Sloane] N. J. A.
+#: Sloane's table of Grassmannian packings (neilsloane.com/grass), values as
+#: quoted in issue #11 (the table itself could not be read here to check).
 SMALL = [
     (4, 3, 1 / 3, 'CHS'), (5, 3, 1 / math.sqrt(5), 'CHS'),
     (6, 3, 1 / math.sqrt(5), 'CHS'), (7, 3, 1 / math.sqrt(3), 'CHS'),
@@ -94,6 +95,10 @@ def extend_worker(old_num: int, num: int, dim: int, threads: int) -> dict:
     fresh = generate_ebvs(num, dim, progress=False)
     old = generate_ebvs(old_num, dim, progress=False)
     row = dict(fresh=max_abs_cos(fresh), old=max_abs_cos(old))
+    # the deepest hole of the old set found: max |cos| of one added row to
+    # the old ones, which every extension's max |cos| is at least
+    one = extend_ebvs(old, old_num + 1, progress=False)
+    row['hole'] = float((one[-1] @ old.t()).abs().max())
     for name, start in (('generated', old), ('holes', fresh[:old_num])):
         wall, cpu = time.perf_counter(), time.process_time()
         extended = extend_ebvs(start.clone(), num, progress=False)
@@ -203,7 +208,8 @@ def small_section(threads: int) -> list:
         'Sources of the best known values are in `SMALL` of the benchmark '
         'script (CHS: Conway-Hardin-Sloane 1996, optimal; ETF: real '
         'equiangular tight frames, on the Welch bound; Sloane: his table of '
-        'Grassmannian packings, as quoted in issue #11).', '',
+        'Grassmannian packings, as quoted in issue #11, not checked against '
+        'the table itself).', '',
         '| N | d | best known | source | ours | ours / best | wall (s) '
         '| CPU (s) |', '|---|---|---|---|---|---|---|---|']
     ratios = []
@@ -229,14 +235,20 @@ def extend_section(threads: int) -> list:
         f'Target: within {EXTEND_MARGIN - 1:.0%} of a fresh set of the same '
         'size. `generated`: the old rows are a fresh N0-set; `holes`: they '
         'are the first N0 rows of the fresh N-set, so good places for the '
-        'new rows exist.', '',
-        '| N0 -> N | d | fresh N0 | fresh N | extended (generated) | / fresh '
+        'new rows exist. `deepest hole`: the smallest max |cos| to the old '
+        'rows of one added unit vector that `extend_ebvs(old, N0 + 1)` '
+        'found; every extension of the generated set has a new row at least '
+        'that close to an old one, so where it exceeds 1.1 x fresh N the '
+        'target is out of reach with the old rows kept.', '',
+        '| N0 -> N | d | fresh N0 | fresh N | deepest hole | / fresh '
+        '| extended (generated) | / fresh '
         '| wall (s) | extended (holes) | / fresh | wall (s) |',
-        '|---|---|---|---|---|---|---|---|---|---|']
+        '|---|---|---|---|---|---|---|---|---|---|---|---|']
     rows = run_cases(EXTEND, threads)
     for (old_num, num, dim), row in zip(EXTEND, rows):
         cells = [f'{old_num} -> {num}', str(dim), f"{row['old']:.4f}",
-                 f"{row['fresh']:.4f}"]
+                 f"{row['fresh']:.4f}", f"{row['hole']:.4f}",
+                 f"{row['hole'] / row['fresh']:.3f}"]
         for name in ('generated', 'holes'):
             cells += [f'{row[name]:.4f}', f"{row[name] / row['fresh']:.3f}",
                       f"{row[name + '_seconds']:.1f}"]

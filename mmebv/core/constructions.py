@@ -5,6 +5,9 @@
 * ``planar_lines``: d = 2, N equally spaced lines, max |cos| = cos(pi/N).
 * ``kerdock_vectors``: real mutually unbiased bases of R^n, n = 4^k: up to
   n(n/2 + 1) vectors with max |cos| = 1/sqrt(n), zero-padded to d >= n.
+* ``paley_etf``: the real equiangular tight frame of N = q + 1 vectors in
+  d = (q + 1) / 2 dims (q a prime power, q = 1 mod 4), from the Paley
+  conference matrix; max |cos| = 1/sqrt(q), the Welch bound.
 
 The Kerdock set is built from the quadratic forms
 ``Q_a(x, e) = q(a x) + e Tr(a x)`` on GF(2^r) x GF(2) (n = 2^m, m = r + 1
@@ -206,3 +209,121 @@ def kerdock_vectors(num_vectors: int, dim: int) -> Tuple[Tensor, float]:
             signs = (1 - 2 * table.float())[None, :]
             vectors[start:stop, :n] = hadamard[:stop - start] * signs
     return vectors, (1 / math.sqrt(n) if num_vectors > n else 0.0)
+
+
+def prime_power(q: int) -> Optional[Tuple[int, int]]:
+    """``(p, k)`` with q = p^k, p prime, k >= 1; None otherwise."""
+    if q < 2:
+        return None
+    p = next(f for f in range(2, q + 1) if q % f == 0)
+    k = 0
+    while q % p == 0:
+        q, k = q // p, k + 1
+    return (p, k) if q == 1 else None
+
+
+def _poly_mod(a: list, f: list, p: int) -> list:
+    """``a`` mod the monic ``f`` over GF(p) (coefficient lists, low first)."""
+    a = list(a)
+    while len(a) >= len(f):
+        lead = a[-1]
+        if lead:
+            shift = len(a) - len(f)
+            for i, c in enumerate(f):
+                a[shift + i] = (a[shift + i] - lead * c) % p
+        a.pop()
+    return a
+
+
+def _irreducible(p: int, k: int) -> list:
+    """The first monic irreducible polynomial of degree k over GF(p).
+
+    Irreducible = no monic factor of degree 1..k/2 (trial division).
+    """
+    def monic(degree: int):
+        for code in range(p**degree):
+            yield [code // p**i % p for i in range(degree)] + [1]
+
+    for f in monic(k):
+        if all(any(_poly_mod(f, g, p)) for degree in range(1, k // 2 + 1)
+               for g in monic(degree)):
+            return f
+    raise AssertionError(f'no irreducible polynomial of degree {k} mod {p}')
+
+
+def quadratic_character(q: int) -> np.ndarray:
+    """chi(x) for the q elements of GF(q): 0 at 0, +1 on squares, else -1.
+
+    Element x is coded by its base-p digits, the coefficients of a
+    polynomial modulo an irreducible one of degree k (q = p^k).
+    """
+    p, k = prime_power(q)
+    f = _irreducible(p, k) if k > 1 else [0, 1]
+    chi = -np.ones(q, dtype=np.int64)
+    chi[0] = 0
+    for x in range(1, q):
+        digits = [x // p**i % p for i in range(k)]
+        square = [0] * (2 * k - 1)
+        for i, a in enumerate(digits):
+            for j, b in enumerate(digits):
+                square[i + j] += a * b
+        reduced = _poly_mod([c % p for c in square], f, p) if k > 1 else [
+            square[0] % p]
+        chi[sum(c * p**i for i, c in enumerate(reduced))] = 1
+    return chi
+
+
+def _subtract_codes(q: int) -> np.ndarray:
+    """Codes of x - y for all coded elements x, y of GF(q) (q x q)."""
+    p, k = prime_power(q)
+    codes = np.arange(q)
+    result = np.zeros((q, q), dtype=np.int64)
+    for i in range(k):
+        digit = codes // p**i % p
+        result += (digit[:, None] - digit[None, :]) % p * p**i
+    return result
+
+
+def paley_order(num_vectors: int, dim: int) -> Optional[int]:
+    """q with dim = (q + 1) / 2, q a prime power = 1 mod 4, and
+    dim + 1 < num_vectors <= q + 1 (a Paley ETF holds them); else None."""
+    q = 2 * dim - 1
+    if (q % 4 != 1 or not dim + 1 < num_vectors <= q + 1
+            or prime_power(q) is None):
+        return None
+    return q
+
+
+def largest_paley_order(num_vectors: int, dim: int) -> Optional[int]:
+    """The largest q (prime power, q = 1 mod 4) whose Paley ETF fits in
+    (N, d): q + 1 <= N and (q + 1) / 2 <= d. None if there is none."""
+    q = min(num_vectors - 1, 2 * dim - 1)
+    q -= (q - 1) % 4
+    while q >= 5 and prime_power(q) is None:
+        q -= 4
+    return q if q >= 5 else None
+
+
+def paley_etf(num_vectors: int, dim: int) -> Tuple[Tensor, float]:
+    """The first ``num_vectors`` lines of the Paley ETF in R^dim.
+
+    The conference matrix C = [[0, 1], [1, chi(x - y)]] of order q + 1
+    (symmetric since q = 1 mod 4) has C^2 = q I, so I + C / sqrt(q) is twice
+    a projection of rank (q + 1) / 2 with unit diagonal: the Gram matrix of
+    q + 1 unit vectors in R^dim whose pairwise |cos| all equal 1/sqrt(q).
+    Returns ``(vectors, coherence)`` like :func:`kerdock_vectors`.
+    """
+    q = paley_order(num_vectors, dim)
+    if q is None:
+        raise ValueError(f'No Paley ETF holds {num_vectors} vectors in '
+                         f'R^{dim}: need dim = (q + 1) / 2 for a prime power '
+                         f'q = 1 mod 4 and dim + 1 < num_vectors <= q + 1.')
+    conference = np.ones((q + 1, q + 1))
+    conference[0, 0] = 0
+    conference[1:, 1:] = quadratic_character(q)[_subtract_codes(q)]
+    gram = torch.eye(q + 1, dtype=torch.float64) + torch.from_numpy(
+        conference) / math.sqrt(q)
+    values, vectors = torch.linalg.eigh(gram)  # eigenvalues 0 and 2
+    frame = vectors[:, -dim:] * values[-dim:].clamp_min(0).sqrt()
+    frame = torch.nn.functional.normalize(frame[:num_vectors], dim=1)
+    return frame.float().contiguous(), 1 / math.sqrt(q)

@@ -4,7 +4,8 @@
 (orthonormal rows for N <= d, the regular simplex for N = d + 1, equally
 spaced lines for d = 2). Otherwise it scores one list of candidates by their
 max |cos| over all pairs and returns the best: the zero-padded Kerdock set
-(when d >= 4) and the coherence optimiser of :mod:`.optimize` from seeded
+(when d >= 4), the Paley equiangular tight frame (when d = (q + 1) / 2 for a
+prime power q = 1 mod 4 and N <= q + 1) and the coherence optimiser of :mod:`.optimize` from seeded
 random starts. The optimiser runs a pass budget proportional to
 1 / (N^2 d) (so every default run costs about the same), and is left out only
 when that budget is too small for it to beat the construction. Small problems
@@ -31,14 +32,15 @@ from torch import Tensor
 
 from .bounds import lower_bound, max_abs_cos
 from .constructions import (kerdock_capacity, kerdock_order, kerdock_vectors,
-                            orthonormal_rows, planar_lines, regular_simplex)
+                            largest_paley_order, orthonormal_rows, paley_etf,
+                            paley_order, planar_lines, regular_simplex)
 from .optimize import minimize_coherence, minimize_coherence_lbfgs
 from .paper import PAPER_ALPHA, PAPER_TOLERANCE, paper_ebvs
 from .structured import check_kerdock_size
 
 #: Changes whenever the bytes ``generate_ebvs`` returns for some arguments
 #: change (on-disk caches of generated sets key on it).
-GENERATOR_VERSION = '2026-11-29'
+GENERATOR_VERSION = '2026-11-29.2'
 METHODS = ('auto', 'paper', 'kerdock')
 #: Optimiser budget of a default run, in units of N^2 d (a pass costs about
 #: 0.6 N^2 d multiply-adds at large p, 1.7 N^2 d at small p, see
@@ -60,6 +62,11 @@ TARGET_SLACK = 1e-6
 #: Extension: random candidates scored for each new row (about
 #: PLACEMENT_WORK / (extra rows x N x d) of them, at most MAX_PLACEMENTS).
 PLACEMENT_WORK, MAX_PLACEMENTS = 1e10, 4096
+#: The first optimiser start is the largest Paley ETF that fits (zero-padded,
+#: the other rows random) when it holds at least SEED_FRACTION of the N rows;
+#: it starts at p = SEED_P_START, which keeps its structure (N = 1000,
+#: d = 500: 0.0325 from the 998-vector ETF in R^499, 0.0341 from random).
+SEED_FRACTION, SEED_P_START = 0.9, 32.0
 #: Extension restarts start from placed rows, so need fewer: this divides
 #: :func:`default_restarts`.
 EXTENSION_RESTART_DIVISOR = 4
@@ -151,11 +158,16 @@ def _exact(num_vectors: int, dim: int,
     return None
 
 
-def _kerdock(num_vectors: int, dim: int) -> Optional[tuple]:
+def _constructions(num_vectors: int, dim: int) -> list:
+    """``(max |cos|, vectors)`` of each construction that holds (N, d):
+    the zero-padded Kerdock set and the Paley ETF."""
+    found = []
     n = kerdock_order(dim)
-    if n is None or num_vectors > kerdock_capacity(n):
-        return None
-    return kerdock_vectors(num_vectors, dim)
+    if n is not None and num_vectors <= kerdock_capacity(n):
+        found.append(kerdock_vectors(num_vectors, dim)[::-1])
+    if paley_order(num_vectors, dim) is not None:
+        found.append(paley_etf(num_vectors, dim)[::-1])
+    return found
 
 
 def _warn_if_missed(mu: float, alpha: Optional[float]) -> None:
@@ -223,12 +235,11 @@ def generate_ebvs(num_vectors: int,
         return exact
     search = _Search.create(num_vectors, dim, alpha, max_steps, time_limit,
                             progress)
-    candidates = []  # (max |cos| over all pairs, vectors)
-    kerdock = _kerdock(num_vectors, dim)
-    if kerdock is not None:
-        candidates.append(kerdock[::-1])
-    if kerdock is None or (not search.reached(kerdock[1]) and
-                           optimiser_competes(num_vectors, dim, max_steps)):
+    # (max |cos| over all pairs, vectors)
+    candidates = _constructions(num_vectors, dim)
+    if not candidates or (
+            not any(search.reached(mu) for mu, _ in candidates)
+            and optimiser_competes(num_vectors, dim, max_steps)):
 
         def random_start() -> Tensor:
             start = torch.randn(num_vectors, dim, generator=generator)
@@ -236,7 +247,9 @@ def generate_ebvs(num_vectors: int,
 
         candidates.append(
             _best_of_restarts(random_start, 0,
-                              default_restarts(num_vectors, dim), search))
+                              default_restarts(num_vectors, dim), search,
+                              _paley_seed(num_vectors, dim, generator,
+                                          device)))
     mu, best = min(candidates, key=lambda candidate: candidate[0])
     _warn_if_missed(mu, alpha)
     return best.cpu().contiguous()
@@ -274,30 +287,50 @@ class _Search:
         return self.deadline is not None and time.monotonic() > self.deadline
 
 
+def _paley_seed(num_vectors: int, dim: int, generator: torch.Generator,
+                device: torch.device) -> Optional[Tensor]:
+    """The largest Paley ETF that fits in (N, d), zero-padded to d, then
+    random unit rows; None unless it holds SEED_FRACTION of the rows."""
+    q = largest_paley_order(num_vectors, dim)
+    if q is None or q + 1 < SEED_FRACTION * num_vectors:
+        return None
+    etf, _ = paley_etf(q + 1, (q + 1) // 2)
+    seed = torch.nn.functional.normalize(
+        torch.randn(num_vectors, dim, generator=generator), dim=1)
+    seed[:q + 1] = 0.0
+    seed[:q + 1, :etf.shape[1]] = etf
+    return seed.to(device)
+
+
 def _best_of_restarts(start: Callable[[], Tensor], num_fixed: int,
-                      restarts: int, search: _Search) -> tuple:
+                      restarts: int, search: _Search,
+                      seed: Optional[Tensor] = None) -> tuple:
     """Optimise ``restarts`` starts (rows ``[:num_fixed]`` frozen).
 
-    Problems with N^2 d <= :data:`LBFGS_WORK` use
-    :func:`minimize_coherence_lbfgs`, larger ones :func:`minimize_coherence`.
-    Returns ``(max_abs_cos, vectors)`` of the best run (max over the free
-    pairs); stops early at the target or the deadline.
+    The first start is ``seed`` when given (optimised from
+    :data:`SEED_P_START` on), the others come from ``start()``. Problems
+    with N^2 d <= :data:`LBFGS_WORK` use :func:`minimize_coherence_lbfgs`,
+    larger ones :func:`minimize_coherence`. Returns ``(max_abs_cos,
+    vectors)`` of the best run (max over the free pairs); stops early at the
+    target or the deadline.
     """
     best_mu, best = math.inf, None
-    for _ in range(restarts):
-        x = start()
+    for index in range(restarts):
+        seeded = index == 0 and seed is not None
+        x = seed if seeded else start()
+        extra = dict(p_start=SEED_P_START) if seeded else {}
         num, dim = x.shape
         work = num * num * dim
         with _threads_for(work):
             if work <= LBFGS_WORK:
                 found, mu = minimize_coherence_lbfgs(
                     x, num_fixed, target=search.target,
-                    max_steps=search.steps)
+                    max_steps=search.steps, **extra)
             else:
                 found, mu = minimize_coherence(
                     x, num_fixed=num_fixed, target=search.target,
                     max_steps=search.steps, time_limit=search.time_left(),
-                    progress=search.progress)
+                    progress=search.progress, **extra)
         if mu < best_mu:
             best_mu, best = mu, found
         if search.reached(best_mu) or search.out_of_time():

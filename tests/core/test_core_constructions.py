@@ -1,4 +1,5 @@
-"""Exact constructions: orthonormal rows, simplex, planar lines, Kerdock."""
+"""Exact constructions: orthonormal rows, simplex, planar lines, Kerdock,
+Paley ETFs."""
 import itertools
 import math
 
@@ -8,9 +9,10 @@ import torch
 from mmebv.core import coherence_report, generate_ebvs, lower_bound
 from mmebv.core.constructions import (kerdock_capacity, kerdock_order,
                                       kerdock_quadratic_forms,
-                                      kerdock_vectors, orthonormal_rows,
-                                      planar_lines, regular_simplex,
-                                      walsh_spectrum)
+                                      kerdock_vectors, largest_paley_order,
+                                      orthonormal_rows, paley_etf, paley_order, planar_lines,
+                                      prime_power, quadratic_character,
+                                      regular_simplex, walsh_spectrum)
 
 
 def gram_of(x: torch.Tensor) -> torch.Tensor:
@@ -85,3 +87,63 @@ def test_kerdock_embedding_partial_basis():
 def test_kerdock_rejects_too_many():
     with pytest.raises(ValueError, match='No Kerdock set'):
         kerdock_vectors(13, 4)
+
+
+def test_prime_power():
+    assert prime_power(25) == (5, 2) and prime_power(81) == (3, 4)
+    assert prime_power(17) == (17, 1)
+    assert prime_power(21) is None and prime_power(1) is None
+
+
+@pytest.mark.parametrize('q', [5, 9, 13, 25, 27, 81, 125])
+def test_quadratic_character(q):
+    chi = quadratic_character(q)
+    # half the nonzero elements are squares; -1 is a square iff q = 1 mod 4
+    assert chi[0] == 0 and int((chi == 1).sum()) == (q - 1) // 2
+    p, _ = prime_power(q)
+    minus_one = p - 1  # the code of -1 (constant polynomial p - 1)
+    assert chi[minus_one] == (1 if q % 4 == 1 else -1)
+
+
+@pytest.mark.parametrize('q', [5, 9, 13, 17, 25, 49, 81])
+def test_paley_etf_is_equiangular_and_tight(q):
+    # the real ETF of q + 1 vectors in R^((q + 1) / 2) meets the Welch bound
+    # (Paley conference matrices; e.g. Sustik, Tropp, Dhillon, Heath, Linear
+    # Algebra Appl. 426, 2007)
+    n, d = q + 1, (q + 1) // 2
+    assert paley_order(n, d) == q
+    vectors, coherence = paley_etf(n, d)
+    gram = gram_of(vectors)
+    off = gram[~torch.eye(n, dtype=torch.bool)].abs()
+    assert coherence == pytest.approx(1 / math.sqrt(q))
+    assert coherence == pytest.approx(lower_bound(n, d))
+    assert torch.allclose(off, torch.full_like(off, coherence), atol=1e-6)
+    assert torch.allclose(gram.diagonal(), torch.ones(n).double(), atol=1e-6)
+    frame_operator = vectors.double().t() @ vectors.double()
+    assert torch.allclose(frame_operator, n / d * torch.eye(d).double(),
+                          atol=1e-5)
+
+
+def test_paley_order_rules():
+    assert paley_order(26, 13) == 25 and paley_order(20, 13) == 25
+    assert paley_order(14, 13) is None  # N = d + 1: the simplex
+    assert paley_order(27, 13) is None  # more than q + 1
+    assert paley_order(22, 11) is None  # q = 21 is not a prime power
+    assert paley_order(16, 8) is None  # q = 15 = 3 mod 4
+    with pytest.raises(ValueError, match='No Paley ETF'):
+        paley_etf(22, 11)
+
+
+def test_largest_paley_order():
+    assert largest_paley_order(1000, 500) == 997  # 998 vectors in R^499
+    assert largest_paley_order(1000, 400) == 797
+    assert largest_paley_order(26, 13) == 25
+    assert largest_paley_order(25, 13) == 17  # 21 is not a prime power
+    assert largest_paley_order(6, 2) is None
+
+
+@pytest.mark.parametrize('n, d', [(18, 9), (26, 13), (50, 25)])
+def test_auto_returns_paley_etf(n, d):
+    # issue #11: the optimiser stopped 6-8% above these ETFs
+    mu = coherence_report(generate_ebvs(n, d, progress=False)).max_abs_cos
+    assert mu == pytest.approx(lower_bound(n, d), abs=1e-6)

@@ -24,16 +24,19 @@ def autograd_reference(x, p, reference, num_fixed=0):
     return grad, log_objective, gram.abs().max().item()
 
 
-@pytest.mark.parametrize('num, p, block_rows, num_fixed', [
-    (40, 8.0, None, 0),  # dense
-    (40, 8.0, 7, 5),  # dense, tiled, frozen rows
-    (600, 256.0, 100, 0),  # sparse path (N > 512, p >= 64)
-    (600, 256.0, 64, 50),  # sparse, tiled, frozen rows
+@pytest.mark.parametrize('num, dim, p, block_rows, num_fixed', [
+    (40, 6, 8.0, None, 0),  # dense
+    (40, 6, 8.0, 7, 5),  # dense, tiled, frozen rows
+    (600, 6, 256.0, 100, 0),  # sparse path (N > 512, p >= 64)
+    (600, 6, 256.0, 64, 50),  # sparse, tiled, frozen rows
+    # in R^3 ~37% of the pairs are within the cutoff: dense again
+    (600, 3, 64.0, 64, 50),
 ])
-def test_pass_matches_autograd(num, p, block_rows, num_fixed):
+def test_pass_matches_autograd(num, dim, p, block_rows, num_fixed):
     x = torch.nn.functional.normalize(
-        torch.randn(num, 6, generator=torch.Generator().manual_seed(0)), dim=1)
-    reference = 0.9
+        torch.randn(num, dim, generator=torch.Generator().manual_seed(0)),
+        dim=1)
+    reference = 0.9 if dim > 3 else 1.0
     grad, log_objective, max_abs = autograd_reference(x, p, reference,
                                                       num_fixed)
     result = coherence_pass(x, p, reference, num_fixed,
