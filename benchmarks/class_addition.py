@@ -24,8 +24,11 @@ scenes of digits from :mod:`mmebv.synthetic.digit_scenes`):
 
 EBV heads use d = 16 (N = 5 -> 10 classes, 6 -> 11 segmentation classes: the
 new EBVs are orthogonal to the old ones). Both heads get the same backbone,
-data, optimiser (SGD, momentum 0.9, cosine lr, gradient clipping) and
-steps. Each cell's result is saved under the work dir; a rerun reuses them.
+data, optimiser (classification: SGD with momentum 0.9; segmentation: AdamW,
+with which the FCN learns the digit strokes from scratch in a few hundred
+steps; cosine lr, gradient clipping) and steps. Each cell's result is saved
+under the work dir with its schedule; a rerun reuses cells of the same
+schedule and refuses a work dir made with another.
 ``--quick`` runs every cell at a tiny schedule (for the tests).
 """
 import argparse
@@ -55,16 +58,16 @@ MODES = ('new-only', 'replay')
 OLD, NEW = tuple(range(5)), tuple(range(5, 10))
 EBV_DIM = 16
 #: Schedules: steps of the first training and of each fine-tuning, batch
-#: size, images per class, learning rate.
+#: size, images per class, optimiser and learning rate.
 SCHEDULES = {
     'cls': dict(full=dict(steps=80, finetune=30, batch=32, per_class=150,
-                          test_per_class=50, lr=0.02),
+                          test_per_class=50, optimizer='SGD', lr=0.02),
                 quick=dict(steps=3, finetune=2, batch=8, per_class=8,
-                           test_per_class=4, lr=0.02)),
-    'seg': dict(full=dict(steps=100, finetune=40, batch=8, per_class=30,
-                          test_per_class=15, lr=0.01),
+                           test_per_class=4, optimizer='SGD', lr=0.02)),
+    'seg': dict(full=dict(steps=1500, finetune=300, batch=8, per_class=100,
+                          test_per_class=15, optimizer='AdamW', lr=4e-3),
                 quick=dict(steps=2, finetune=2, batch=2, per_class=4,
-                           test_per_class=2, lr=0.01)),
+                           test_per_class=2, optimizer='AdamW', lr=4e-3)),
 }
 SCENE = dict(image_size=64, num_digits=(1, 2), digit_size=(28, 44))
 
@@ -91,7 +94,7 @@ model = dict(
                            seg_pad_val=255),
     backbone=dict(type='ResNetV1c', depth=18, base_channels=16,
                   stem_channels=16, out_indices=(3, ), dilations=(1, 1, 2, 4),
-                  strides=(1, 2, 1, 1), norm_cfg=norm_cfg,
+                  strides=(1, 1, 1, 1), norm_cfg=norm_cfg,
                   contract_dilation=True),
     decode_head=dict({head}, in_channels=128, in_index=0, channels=64,
                      num_convs=1, concat_input=False, dropout_ratio=0.1,
@@ -189,12 +192,17 @@ def batch(task: str, images, labels) -> dict:
 
 
 def fit(task: str, model, data: Tuple, steps: int, batch_size: int,
-        lr: float, seed: int) -> List[float]:
-    """SGD (momentum 0.9, wd 1e-4, cosine lr, clip 10) through the model's
-    own ``train_step``; returns the losses."""
+        optimizer: str, lr: float, seed: int) -> List[float]:
+    """``optimizer`` (SGD: momentum 0.9, wd 1e-4; AdamW: wd 0.01), cosine
+    lr, clip 10, through the model's own ``train_step``; returns the
+    losses."""
     from mmengine.optim import OptimWrapper
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9,
-                                weight_decay=1e-4)
+    if optimizer == 'SGD':
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9,
+                                    weight_decay=1e-4)
+    else:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr,
+                                      weight_decay=0.01)
     wrapper = OptimWrapper(optimizer, clip_grad=dict(max_norm=10))
     rng = np.random.default_rng(seed)
     model.train()
@@ -266,13 +274,15 @@ def run_cell(task: str, head: str, seed: int, schedule: dict, replay: float,
     model = build_model(Config.fromfile(config))
     start = time.perf_counter()
     base_losses = fit(task, model, sets['old'], schedule['steps'],
-                      schedule['batch'], schedule['lr'], seed)
+                      schedule['batch'], schedule['optimizer'],
+                      schedule['lr'], seed)
     print(f'{task} {head} seed {seed}: trained on the old classes in '
           f'{time.perf_counter() - start:.0f} s', flush=True)
     checkpoint = os.path.join(folder, 'base.pth')
     torch.save(dict(meta=dict(seed=seed), state_dict=model.state_dict()),
                checkpoint)
-    result = dict(task=task, head=head, seed=seed, before=evaluate(
+    result = dict(task=task, head=head, seed=seed, schedule=schedule,
+                  replay_fraction=replay, before=evaluate(
         task, model, sets['test']), base_losses=base_losses[::5] +
         base_losses[-1:], base_steps=len(base_losses), after={})
     reference = logits(task, model, sets['test'][0][:16])
@@ -288,7 +298,8 @@ def run_cell(task: str, head: str, seed: int, schedule: dict, replay: float,
                        reference).abs().max())
         data = sets['new'] if mode == 'new-only' else sets['replay']
         losses = fit(task, grown, data, schedule['finetune'],
-                     schedule['batch'], schedule['lr'], seed + 1)
+                     schedule['batch'], schedule['optimizer'],
+                     schedule['lr'], seed + 1)
         result['after'][mode] = dict(
             evaluate(task, grown, sets['test']), old_logit_drift=drift,
             train_size=len(data[0]), steps=len(losses),
@@ -414,6 +425,17 @@ def report(results: List[dict], args, wall: float, loads: Tuple) -> str:
     return '\n'.join(parts)
 
 
+def check_reusable(result: dict, schedule: dict, replay: float,
+                   path: str) -> None:
+    """Refuse a saved cell made with another schedule or replay set."""
+    saved = (result.get('schedule'), result.get('replay_fraction'))
+    if saved != (schedule, replay):
+        raise SystemExit(
+            f'{path} was made with schedule {saved[0]} and replay '
+            f'{saved[1]}, not {schedule} and {replay}: use another '
+            '--work-dir or delete it.')
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, default=None,
@@ -452,7 +474,9 @@ def main(argv=None) -> int:
                 done = os.path.join(folder, 'result.json')
                 if os.path.isfile(done):
                     with open(done) as f:
-                        results.append(json.load(f))
+                        result = json.load(f)
+                    check_reusable(result, schedule, args.replay, done)
+                    results.append(result)
                     continue
                 if args.report_only:
                     continue

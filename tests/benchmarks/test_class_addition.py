@@ -44,3 +44,7 @@ def test_quick_class_addition_end_to_end(tmp_path):
     rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert rerun.returncode == 0
     assert ' seed 0: ' not in rerun.stdout  # every cell was reused
+    other = subprocess.run(cmd + ['--replay', '0.1'], cwd=REPO,
+                           capture_output=True, text=True)
+    assert other.returncode != 0  # cells of another replay set: refused
+    assert 'use another --work-dir' in other.stderr
