@@ -143,25 +143,16 @@ class TransferStudy:
 
     # -------------------------------------------------------------- stages
     def make_data(self) -> dict:
-        from mmebv.synthetic.digit_scenes import write_digit_scenes
-        from mmebv.synthetic.digits import split_digits, write_digits
+        from mmebv.synthetic.digit_scenes import write_digits_and_scenes
 
-        digits = self.path('data', 'digits-lt')
-        meta = write_digits(digits, self.args.imbalance_ratio,
-                            scene_per_class=SCENE_PER_CLASS)
-        scenes = self.path('data', 'scenes')
-        if not os.path.isfile(os.path.join(scenes, 'meta.json')):
-            pool = split_digits(self.args.imbalance_ratio,
-                                scene_per_class=SCENE_PER_CLASS)['scenes']
-            write_digit_scenes(scenes, pool, self.args.train_scenes,
-                               self.args.val_scenes)
-        with open(os.path.join(scenes, 'meta.json')) as f:
-            scene_meta = json.load(f)
-        return dict(digits=digits, scenes=scenes + os.sep,
-                    train_counts=meta['train_counts'],
-                    test_counts=meta['test_counts'],
-                    scene_settings=scene_meta['settings'],
-                    scene_instances=scene_meta['instances'])
+        data = write_digits_and_scenes(
+            self.path('data'), self.args.imbalance_ratio, SCENE_PER_CLASS,
+            self.args.train_scenes, self.args.val_scenes)
+        return dict(digits=data['digits'], scenes=data['scenes'],
+                    train_counts=data['train_counts'],
+                    test_counts=data['test_counts'],
+                    scene_settings=data['scene_meta']['settings'],
+                    scene_instances=data['scene_meta']['instances'])
 
     def make_ebvs(self) -> dict:
         """One EBV file per EBV head dimension: ``{str(d): {...}}``."""

@@ -113,28 +113,19 @@ class Demo:
 
     # -------------------------------------------------------------- stages
     def make_data(self) -> dict:
-        from mmebv.synthetic.digit_scenes import write_digit_scenes
-        from mmebv.synthetic.digits import split_digits, write_digits
+        from mmebv.synthetic.digit_scenes import write_digits_and_scenes
 
-        root = self.path('data', 'digits-lt')
-        meta = write_digits(root, self.args.imbalance_ratio,
-                            scene_per_class=SCENE_PER_CLASS,
-                            seed=self.args.seed)
-        counts = meta['train_counts']
+        data = write_digits_and_scenes(
+            self.path('data'), self.args.imbalance_ratio, SCENE_PER_CLASS,
+            *NUM_SCENES, seed=self.args.seed)
+        counts = data['train_counts']
         print(f'Training images per class (head -> tail): {counts}; '
-              f'test: {meta["test_counts"][0]} per class.')
-        scenes = self.path('data', 'scenes')
-        if not os.path.isfile(os.path.join(scenes, 'meta.json')):
-            pool = split_digits(self.args.imbalance_ratio,
-                                scene_per_class=SCENE_PER_CLASS,
-                                seed=self.args.seed)['scenes']
-            write_digit_scenes(scenes, pool, *NUM_SCENES,
-                               seed=self.args.seed)
+              f'test: {data["test_counts"][0]} per class.')
         num_tail = max(1, round(TAIL_FRACTION * len(counts)))
         tail = sorted(range(len(counts)), key=lambda c: counts[c])[:num_tail]
-        return dict(root=root, scenes=scenes + os.sep, train_counts=counts,
-                    test_counts=meta['test_counts'], tail_classes=sorted(tail),
-                    num_scenes=list(NUM_SCENES))
+        return dict(root=data['digits'], scenes=data['scenes'],
+                    train_counts=counts, test_counts=data['test_counts'],
+                    tail_classes=sorted(tail), num_scenes=list(NUM_SCENES))
 
     def make_ebvs(self) -> dict:
         from mmebv.analysis.reports import write_angle_report

@@ -225,3 +225,28 @@ def write_digit_scenes(root: str, pool: Dict[int, np.ndarray],
         with open(os.path.join(staging, META_FILE), 'w') as f:
             json.dump(meta, f, indent=2)
     return meta
+
+
+def write_digits_and_scenes(root: str, imbalance_ratio: float,
+                            scene_per_class: int, num_train: int,
+                            num_val: int, seed: int = 0) -> dict:
+    """The data of the transfer experiments under ``root``: the long-tailed
+    digit set (``digits-lt``, :func:`write_digits`) and scenes of the
+    held-out digits (``scenes``), each written once. Returns the digit
+    set's metadata with ``digits`` and ``scenes`` (folders, the latter with
+    a trailing separator, as mmdet / mmseg ``data_root``) and the scenes'
+    metadata as ``scene_meta``."""
+    from .digits import split_digits, write_digits
+
+    digits = os.path.join(root, 'digits-lt')
+    meta = write_digits(digits, imbalance_ratio,
+                        scene_per_class=scene_per_class, seed=seed)
+    scenes = os.path.join(root, 'scenes')
+    if not os.path.isfile(os.path.join(scenes, 'meta.json')):
+        pool = split_digits(imbalance_ratio, scene_per_class=scene_per_class,
+                            seed=seed)['scenes']
+        write_digit_scenes(scenes, pool, num_train, num_val, seed=seed)
+    with open(os.path.join(scenes, 'meta.json')) as f:
+        scene_meta = json.load(f)
+    return dict(meta, digits=digits, scenes=scenes + os.sep,
+                scene_meta=scene_meta)
