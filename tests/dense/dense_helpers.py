@@ -80,10 +80,18 @@ def write_config(path: Path, text: str) -> Path:
     return path
 
 
-def tiny_mask_rcnn_config(path: Path, coco_root: Path, backbone: Path,
-                          base: str = 'mask_rcnn_r50_ebv_coco.py') -> Path:
-    """Our Mask R-CNN config on the synthetic COCO set: ResNet-18 backbone
-    from ``backbone``, 96 px images, one short epoch, real COCO metrics."""
+def tiny_mask_rcnn_config(
+        path: Path, coco_root: Path, backbone: Path,
+        base: str = 'mask_rcnn_r50_ebv_coco.py',
+        val_ann: str = 'annotations/instances_val2017.json',
+        wrapped_train_set: bool = False) -> Path:
+    """Our Mask R-CNN config ``base`` on a tiny set at ``coco_root``:
+    ResNet-18 backbone from ``backbone``, 96 px images, one short epoch,
+    the config's own metric on ``val_ann``. ``wrapped_train_set``: the
+    config's training set wraps the dataset (LVIS: ClassBalancedDataset)."""
+    train_set = 'dict(data_root=data_root, pipeline=train_pipeline)'
+    if wrapped_train_set:
+        train_set = f'dict(dataset={train_set})'
     return write_config(path, f"""
         _base_ = '{CONFIGS / base}'
         data_root = '{coco_root}/'
@@ -113,13 +121,12 @@ def tiny_mask_rcnn_config(path: Path, coco_root: Path, backbone: Path,
         ]
         train_dataloader = dict(
             batch_size=2, num_workers=0, persistent_workers=False,
-            dataset=dict(data_root=data_root, pipeline=train_pipeline))
+            dataset={train_set})
         val_dataloader = dict(
             batch_size=2, num_workers=0, persistent_workers=False,
             dataset=dict(data_root=data_root, pipeline=test_pipeline))
         test_dataloader = val_dataloader
-        val_evaluator = dict(
-            ann_file=data_root + 'annotations/instances_val2017.json')
+        val_evaluator = dict(ann_file=data_root + '{val_ann}')
         test_evaluator = val_evaluator
         train_cfg = dict(max_epochs=1, val_interval=1)
         param_scheduler = [
@@ -132,11 +139,13 @@ def tiny_mask_rcnn_config(path: Path, coco_root: Path, backbone: Path,
 
 def tiny_seg_config(path: Path, ade_root: Path, backbone: Path,
                     base: str = 'upernet_r18_ebv_ade20k.py',
-                    model: str = '', depth: Optional[int] = 18) -> Path:
-    """Our ADE20K config on the synthetic set: backbone weights from
-    ``backbone`` (ResNet ``depth``; None: keep the config's backbone), 64 px
-    crops, 4 iterations with validation (mIoU) at the end; ``model`` adds
-    ``model`` entries."""
+                    model: str = '', depth: Optional[int] = 18,
+                    reduce_zero_label: bool = True) -> Path:
+    """Our segmentation config ``base`` (ADE20K by default) on a tiny set
+    at ``ade_root``: backbone weights from ``backbone`` (ResNet ``depth``;
+    None: keep the config's backbone), 64 px crops, 4 iterations with
+    validation (mIoU) at the end; ``model`` adds ``model`` entries;
+    ``reduce_zero_label``: label 0 is 'other' (ADE20K), not a class."""
     depth_arg = '' if depth is None else f'depth={depth}, '
     return write_config(path, f"""
         _base_ = '{CONFIGS / base}'
@@ -148,7 +157,8 @@ def tiny_seg_config(path: Path, ade_root: Path, backbone: Path,
             {model})
         train_pipeline = [
             dict(type='LoadImageFromFile'),
-            dict(type='LoadAnnotations', reduce_zero_label=True),
+            dict(type='LoadAnnotations',
+                 reduce_zero_label={reduce_zero_label}),
             dict(type='RandomResize', scale=(128, 64), ratio_range=(0.75, 1.5),
                  keep_ratio=True),
             dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
@@ -158,7 +168,8 @@ def tiny_seg_config(path: Path, ade_root: Path, backbone: Path,
         test_pipeline = [
             dict(type='LoadImageFromFile'),
             dict(type='Resize', scale=(128, 64), keep_ratio=True),
-            dict(type='LoadAnnotations', reduce_zero_label=True),
+            dict(type='LoadAnnotations',
+                 reduce_zero_label={reduce_zero_label}),
             dict(type='PackSegInputs'),
         ]
         train_dataloader = dict(

@@ -8,7 +8,8 @@ from mmebv.core import EBVPredictor
 from mmebv.core.bounds import lower_bound, max_abs_cos
 from mmebv.engine.add_classes import build_model, dense_ebvs
 
-from dense_helpers import CONFIGS, PYTHON, run, write_config
+from dense_helpers import (CONFIGS, PYTHON, run, tiny_mask_rcnn_config,
+                           tiny_seg_config)
 from large_vocab_data import write_coco_stuff, write_lvis
 
 LVIS = ['mask_rcnn_r50_fc_lvis-v1.py', 'mask_rcnn_r50_ebv-heads_lvis-v1.py',
@@ -92,97 +93,13 @@ def test_lvis_eval_sees_the_float_alias_numpy_removed():
     assert not hasattr(np, 'float') or np.__version__ < '1.24'
 
 
-def tiny_lvis_config(path, root, backbone):
-    return write_config(path, f"""
-        _base_ = '{CONFIGS / 'mask_rcnn_r50_ebv_lvis-v1.py'}'
-        data_root = '{root}/'
-        model = dict(
-            backbone=dict(depth=18, init_cfg=dict(checkpoint='{backbone}')),
-            neck=dict(in_channels=[64, 128, 256, 512]),
-            train_cfg=dict(
-                rpn_proposal=dict(nms_pre=200, max_per_img=100),
-                rcnn=dict(sampler=dict(num=64))),
-            test_cfg=dict(
-                rpn=dict(nms_pre=200, max_per_img=100),
-                rcnn=dict(score_thr=0.0, max_per_img=20)))
-        train_pipeline = [
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-            dict(type='Resize', scale=(96, 96), keep_ratio=True),
-            dict(type='PackDetInputs'),
-        ]
-        test_pipeline = [
-            dict(type='LoadImageFromFile'),
-            dict(type='Resize', scale=(96, 96), keep_ratio=True),
-            dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-            dict(type='PackDetInputs',
-                 meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                            'scale_factor')),
-        ]
-        train_dataloader = dict(
-            batch_size=4, num_workers=0, persistent_workers=False,
-            dataset=dict(dataset=dict(data_root=data_root,
-                                      pipeline=train_pipeline)))
-        val_dataloader = dict(
-            batch_size=2, num_workers=0, persistent_workers=False,
-            dataset=dict(data_root=data_root, pipeline=test_pipeline))
-        test_dataloader = val_dataloader
-        val_evaluator = dict(
-            ann_file=data_root + 'annotations/lvis_v1_val.json')
-        test_evaluator = val_evaluator
-        train_cfg = dict(max_epochs=1, val_interval=1)
-        param_scheduler = [
-            dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
-                 end=2)
-        ]
-        default_hooks = dict(logger=dict(interval=1))
-        """)
-
-
-def tiny_coco_stuff_config(path, root, backbone):
-    return write_config(path, f"""
-        _base_ = '{CONFIGS / 'upernet_r50_ebv_coco-stuff164k.py'}'
-        data_root = '{root}'
-        crop_size = (64, 64)
-        model = dict(
-            data_preprocessor=dict(size=crop_size),
-            backbone=dict(depth=18, init_cfg=dict(checkpoint='{backbone}')),
-            decode_head=dict(in_channels=[64, 128, 256, 512], channels=64),
-            auxiliary_head=dict(in_channels=256, channels=32))
-        train_pipeline = [
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadAnnotations'),
-            dict(type='RandomCrop', crop_size=crop_size),
-            dict(type='PackSegInputs'),
-        ]
-        test_pipeline = [
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadAnnotations'),
-            dict(type='PackSegInputs'),
-        ]
-        train_dataloader = dict(
-            batch_size=4, num_workers=0, persistent_workers=False,
-            dataset=dict(data_root=data_root, pipeline=train_pipeline))
-        val_dataloader = dict(
-            batch_size=1, num_workers=0, persistent_workers=False,
-            dataset=dict(data_root=data_root, pipeline=test_pipeline))
-        test_dataloader = val_dataloader
-        train_cfg = dict(max_iters=1, val_interval=1)
-        param_scheduler = [
-            dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=1,
-                 by_epoch=False)
-        ]
-        default_hooks = dict(
-            logger=dict(interval=1), checkpoint=dict(interval=1),
-            visualization=dict(draw=False))
-        """)
-
-
 @pytest.mark.slow
 def test_lvis_config_trains_and_evaluates(tmp_path, ebv_backbone):
     root = write_lvis(tmp_path / 'lvis')
-    config = tiny_lvis_config(tmp_path / 'lvis.py', root,
-                              ebv_backbone('resnet18'))
+    config = tiny_mask_rcnn_config(
+        tmp_path / 'lvis.py', root, ebv_backbone('resnet18'),
+        base='mask_rcnn_r50_ebv_lvis-v1.py',
+        val_ann='annotations/lvis_v1_val.json', wrapped_train_set=True)
     out = run([PYTHON, 'tools/train.py', str(config), '--work-dir',
                str(tmp_path / 'work')]).stdout
     assert 'PretrainedCheckHook: backbone holds 100.00%' in out
@@ -198,13 +115,16 @@ def test_lvis_config_trains_and_evaluates(tmp_path, ebv_backbone):
 @pytest.mark.slow
 def test_coco_stuff_config_trains_and_evaluates(tmp_path, ebv_backbone):
     root = write_coco_stuff(tmp_path / 'coco_stuff')
-    config = tiny_coco_stuff_config(tmp_path / 'stuff.py', root,
-                                    ebv_backbone('resnet18'))
+    config = tiny_seg_config(
+        tmp_path / 'stuff.py', root, ebv_backbone('resnet18'),
+        base='upernet_r50_ebv_coco-stuff164k.py', reduce_zero_label=False,
+        model='decode_head=dict(in_channels=[64, 128, 256, 512], '
+        'channels=64), auxiliary_head=dict(in_channels=256, channels=32)')
     out = run([PYTHON, 'tools/train.py', str(config), '--work-dir',
                str(tmp_path / 'work')]).stdout
     assert 'PretrainedCheckHook: backbone holds 100.00%' in out
     assert 'mIoU' in out, out[-3000:]
     tested = run([PYTHON, 'tools/test.py', str(config),
-                  str(tmp_path / 'work' / 'iter_1.pth'), '--work-dir',
+                  str(tmp_path / 'work' / 'iter_4.pth'), '--work-dir',
                   str(tmp_path / 'test')]).stdout
     assert 'mIoU' in tested
