@@ -1,9 +1,6 @@
 """EBVClsHead with structured Kerdock EBVs: equal to dense, the 100k-class
 config, and generate -> train -> resume -> test through the tools."""
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,8 @@ from mmpretrain.structures import DataSample
 
 from mmebv.core import generate_ebvs, save_ebvs
 from mmebv.synthetic.classification import write_image_folder
+
+from cls_helpers import run_tool, tiny_folder_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / 'configs' / 'ebv_pretrain'
@@ -68,74 +67,32 @@ def test_100k_class_kerdock_config_builds_without_an_n_by_d_buffer():
     assert logits.shape == (2, 100000)
 
 
-CONFIG = """
-_base_ = ['mmpretrain::_base_/models/resnet18_cifar.py',
-          'mmpretrain::_base_/default_runtime.py']
-custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
-model = dict(
-    backbone=dict(_delete_=True, type='CifarResNet', depth=20),
-    head=dict(_delete_=True, type='EBVClsHead', num_classes=40,
-              in_channels=64, ebv_dim=16, ebv_file='{ebvs}'))
-data_preprocessor = dict(
-    num_classes=40, mean=[127.5] * 3, std=[64.0] * 3, to_rgb=True)
-pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-train_dataloader = dict(
-    batch_size=16, num_workers=0,
-    dataset=dict(type='CustomDataset', data_root='{data}',
-                 data_prefix='train', pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True))
-val_dataloader = dict(
-    batch_size=16, num_workers=0,
-    dataset=dict(type='CustomDataset', data_root='{data}',
-                 data_prefix='val', pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
-test_evaluator = val_evaluator
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9,
-                                    weight_decay=2e-5))
-train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
-default_hooks = dict(logger=dict(interval=1),
-                     checkpoint=dict(type='CheckpointHook', interval=1))
-"""
-
-
-def run(*args):
-    result = subprocess.run(
-        [sys.executable, *map(str, args)], cwd=ROOT, capture_output=True,
-        text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    assert result.returncode == 0, (result.stdout[-3000:] +
-                                    result.stderr[-3000:])
-    return result.stdout + result.stderr
-
-
 @pytest.mark.slow
 def test_generate_train_resume_test_with_40_classes_in_16_dims(tmp_path):
     ebvs = tmp_path / 'kerdock_40x16.safetensors'
-    out = run('tools/generate_ebvs.py', '--method', 'kerdock',
+    out = run_tool('tools/generate_ebvs.py', '--method', 'kerdock',
               '--num-classes', 40, '--dim', 16, '--out', ebvs)
     assert 'max |cos| = 0.25 by construction' in out
     data = tmp_path / 'data'
     write_image_folder(str(data), num_classes=40, images_per_class=2, size=16)
-    config = tmp_path / 'tiny_kerdock.py'
-    config.write_text(CONFIG.replace('{data}', str(data)).replace(
-        '{ebvs}', str(ebvs)))
+    config = tiny_folder_config(
+        tmp_path / 'tiny_kerdock.py', data, num_classes=40, batch_size=16,
+        head=f"type='EBVClsHead', num_classes=40, ebv_dim=16, "
+        f"ebv_file='{ebvs}'", topk=(1, 5))
     work = tmp_path / 'work'
 
-    run('tools/train.py', config, '--work-dir', work, '--cfg-options',
+    run_tool('tools/train.py', config, '--work-dir', work, '--cfg-options',
         'train_cfg.max_epochs=1')
     state = torch.load(work / 'epoch_1.pth', weights_only=False)['state_dict']
     assert state['head.ebv.kerdock.signs'].shape == (2, 16)
     assert not any(key.endswith('ebv.ebvs') for key in state)
 
-    run('tools/train.py', config, '--work-dir', work, '--resume')
+    run_tool('tools/train.py', config, '--work-dir', work, '--resume')
     log = sorted(work.glob('*/*.log'))[-1].read_text()
     assert 'resumed epoch: 1' in log
     assert re.search(r'Epoch\(train\)\s*\[2\]', log)
 
-    out = run('tools/test.py', config, work / 'epoch_2.pth', '--work-dir',
+    out = run_tool('tools/test.py', config, work / 'epoch_2.pth', '--work-dir',
               tmp_path / 'test')
     top5 = float(re.search(r'accuracy/top5: ([\d.]+)', out).group(1))
     assert 0 <= top5 <= 100
