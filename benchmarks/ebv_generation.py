@@ -237,9 +237,11 @@ def extend_section(threads: int) -> list:
         'are the first N0 rows of the fresh N-set, so good places for the '
         'new rows exist. `deepest hole`: the smallest max |cos| to the old '
         'rows of one added unit vector that `extend_ebvs(old, N0 + 1)` '
-        'found; every extension of the generated set has a new row at least '
-        'that close to an old one, so where it exceeds 1.1 x fresh N the '
-        'target is out of reach with the old rows kept.', '',
+        'found (a search, not a proof). Every new row sits in some hole of '
+        'the old rows, so an extension of the generated set is at least as '
+        'coherent as their deepest hole: where the one found is above 1.1 x '
+        'fresh N, the target is out of reach with the old rows kept unless '
+        'a deeper hole exists.', '',
         '| N0 -> N | d | fresh N0 | fresh N | deepest hole | / fresh '
         '| extended (generated) | / fresh '
         '| wall (s) | extended (holes) | / fresh | wall (s) |',

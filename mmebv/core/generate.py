@@ -40,12 +40,12 @@ from .structured import check_kerdock_size
 
 #: Changes whenever the bytes ``generate_ebvs`` returns for some arguments
 #: change (on-disk caches of generated sets key on it).
-GENERATOR_VERSION = '2026-11-29.2'
+GENERATOR_VERSION = '2026-11-29.3'
 METHODS = ('auto', 'paper', 'kerdock')
-#: Optimiser budget of a default run, in units of N^2 d (a pass costs about
-#: 0.6 N^2 d multiply-adds at large p, 1.7 N^2 d at small p, see
-#: :func:`.optimize.pass_block_rows`): 1-2 minutes on 2 idle CPU cores.
-DEFAULT_WORK = 2e12
+#: Optimiser budget of a default run, in units of N^2 d (a dense pass costs
+#: about 1.7 N^2 d multiply-adds, see :func:`.optimize.pass_block_rows`):
+#: N = 3000, d = 1000 gets 300 passes, ~106 s of one AMD EPYC core.
+DEFAULT_WORK = 2.7e12
 #: Pass budget bounds when neither ``max_steps`` nor the work budget decides.
 MIN_STEPS, MAX_STEPS = 100, 1000
 #: With a default budget of fewer passes than this the optimiser cannot beat
