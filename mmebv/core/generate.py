@@ -40,11 +40,11 @@ from .structured import check_kerdock_size
 
 #: Changes whenever the bytes ``generate_ebvs`` returns for some arguments
 #: change (on-disk caches of generated sets key on it).
-GENERATOR_VERSION = '2026-11-29.3'
+GENERATOR_VERSION = '2026-11-29.4'
 METHODS = ('auto', 'paper', 'kerdock')
 #: Optimiser budget of a default run, in units of N^2 d (a dense pass costs
 #: about 1.7 N^2 d multiply-adds, see :func:`.optimize.pass_block_rows`):
-#: N = 3000, d = 1000 gets 300 passes, ~106 s of one AMD EPYC core.
+#: N = 3000, d = 1000 gets 300 passes, 106-111 s of one AMD EPYC core.
 DEFAULT_WORK = 2.7e12
 #: Pass budget bounds when neither ``max_steps`` nor the work budget decides.
 MIN_STEPS, MAX_STEPS = 100, 1000
@@ -65,7 +65,7 @@ PLACEMENT_WORK, MAX_PLACEMENTS = 1e10, 4096
 #: The first optimiser start is the largest Paley ETF that fits (zero-padded,
 #: the other rows random) when it holds at least SEED_FRACTION of the N rows;
 #: it starts at p = SEED_P_START, which keeps its structure (N = 1000,
-#: d = 500: 0.0325 from the 998-vector ETF in R^499, 0.0341 from random).
+#: d = 500: 0.032 from the 998-vector ETF in R^499, 0.034 from random).
 SEED_FRACTION, SEED_P_START = 0.9, 32.0
 #: Extension restarts start from placed rows, so need fewer: this divides
 #: :func:`default_restarts`.
