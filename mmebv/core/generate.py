@@ -5,8 +5,9 @@
 spaced lines for d = 2). Otherwise it scores one list of candidates by their
 max |cos| over all pairs and returns the best: the zero-padded Kerdock set
 (when d >= 4), the Paley equiangular tight frame (when d = (q + 1) / 2 for a
-prime power q = 1 mod 4 and N <= q + 1) and the coherence optimiser of :mod:`.optimize` from seeded
-random starts. The optimiser runs a pass budget proportional to
+prime power q = 1 mod 4 and N <= q + 1) and the coherence optimiser of
+:mod:`.optimize`, whose first start is the largest Paley ETF that fits when it
+holds most rows, the others seeded random starts. The optimiser runs a pass budget proportional to
 1 / (N^2 d) (so every default run costs about the same), and is left out only
 when that budget is too small for it to beat the construction. Small problems
 get many restarts of the float64 L-BFGS optimiser

@@ -10,7 +10,8 @@ from mmebv.core import coherence_report, generate_ebvs, lower_bound
 from mmebv.core.constructions import (kerdock_capacity, kerdock_order,
                                       kerdock_quadratic_forms,
                                       kerdock_vectors, largest_paley_order,
-                                      orthonormal_rows, paley_etf, paley_order, planar_lines,
+                                      orthonormal_rows, paley_etf,
+                                      paley_order, planar_lines,
                                       prime_power, quadratic_character,
                                       regular_simplex, walsh_spectrum)
 
