@@ -27,7 +27,6 @@ and resumes interrupted trainings. ``--quick`` runs every cell once at a
 tiny schedule (for the tests).
 """
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -39,26 +38,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from mmebv.analysis.io import atomic_write_json, atomic_write_text  # noqa
-from mmebv.experiments import (Stages, config_fingerprint, test,  # noqa
-                               train, write_config)
+from mmebv.experiments import (DIGIT_CLS_CONFIGS, DIGIT_SCENE_CONFIGS,  # noqa
+                               SCENE_PER_CLASS, StagedExperiment,
+                               config_fingerprint, scene_finetune_options,
+                               test, train, write_config)
 
-CONFIGS = os.path.join(REPO, 'configs')
-CLS_CONFIGS = {
-    'FC': os.path.join(CONFIGS, 'demo', 'resnet18-w32_fc_1xb64_digits-lt.py'),
-    'EBV': os.path.join(CONFIGS, 'demo',
-                        'resnet18-w32_ebv_1xb64_digits-lt.py'),
-}
-#: task -> (model name, {heads: config})
-DENSE = {
-    'det': ('Mask R-CNN', {
-        h: os.path.join(CONFIGS, 'transfer_study',
-                        f'mask-rcnn_r18-w32_{h.lower()}-heads_digit-scenes.py')
-        for h in ('FC', 'EBV')}),
-    'seg': ('UperNet', {
-        h: os.path.join(CONFIGS, 'transfer_study',
-                        f'upernet_r18-w32_{h.lower()}-heads_digit-scenes.py')
-        for h in ('FC', 'EBV')}),
-}
+#: Dense task -> model.
+MODELS = dict(det='Mask R-CNN', seg='UperNet')
 KINDS = ('FC', 'EBV')
 CELLS: Tuple[Tuple[str, str], ...] = tuple(
     (backbone, heads) for backbone in KINDS for heads in KINDS)
@@ -112,12 +98,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-class TransferStudy:
+class TransferStudy(StagedExperiment):
     """The study's stages, recorded under the work dir."""
 
     def __init__(self, args: argparse.Namespace) -> None:
+        super().__init__(args.work_dir)
         self.args = args
-        self.stages = Stages(args.work_dir)
         self.threads = max(1, (os.cpu_count() or 1) // args.jobs)
         # Everything a cell's result depends on; not the number of seeds, so
         # that more seeds extend a finished study.
@@ -125,21 +111,15 @@ class TransferStudy:
             'imbalance_ratio', 'ebv_dim', 'small_ebv_dim', *SCHEDULES)
             if k != 'seeds'}
         self.settings['configs'] = config_fingerprint(
-            [*CLS_CONFIGS.values(),
-             *(c for _, heads in DENSE.values() for c in heads.values())])
+            [*DIGIT_CLS_CONFIGS.values(),
+             *(c for heads in DIGIT_SCENE_CONFIGS.values()
+               for c in heads.values())])
         self.seeds = list(range(args.seeds))
         #: pretraining head label -> EBV dimension (None: FC)
         self.heads: Dict[str, Optional[int]] = {'FC': None,
                                                 'EBV': args.ebv_dim}
         if args.small_ebv_dim:
             self.heads[f'EBV d={args.small_ebv_dim}'] = args.small_ebv_dim
-
-    @property
-    def results(self) -> Dict[str, dict]:
-        return self.stages.results
-
-    def path(self, *parts: str) -> str:
-        return self.stages.path(*parts)
 
     # -------------------------------------------------------------- stages
     def make_data(self) -> dict:
@@ -200,7 +180,7 @@ class TransferStudy:
                             self.results['ebvs'][str(dim)]['file'],
                             'model.head.ebv_dim': dim})
         work_dir = self.path(name)
-        config = write_config(CLS_CONFIGS['EBV' if dim else 'FC'],
+        config = write_config(DIGIT_CLS_CONFIGS['EBV' if dim else 'FC'],
                               self.path('configs', f'{name}.py'), options)
         checkpoint = train(config, work_dir, self.path('logs', f'{name}.log'),
                            self.threads)
@@ -221,29 +201,12 @@ class TransferStudy:
                f'seed{seed}'
         iters = self.args.det_iters if task == 'det' else \
             self.args.seg_iters
-        scenes = self.results['data']['scenes']
-        options = {
-            'model.backbone.init_cfg.checkpoint':
-            self.results[pretrain_name(backbone, seed)]['backbone'],
-            'train_cfg.max_iters': iters,
-            'train_cfg.val_interval': iters,
-            'param_scheduler.0.end': min(WARMUP_ITERS[task], iters),
-            'param_scheduler.1.end': iters,
-            'default_hooks.checkpoint.interval': iters,
-            'default_hooks.logger.interval': max(1, min(20, iters // 10)),
-            'randomness.seed': seed,
-            # mmengine validates when the last iteration ends; the cell is
-            # evaluated by tools/test.py instead.
-            'val_cfg': None, 'val_dataloader': None, 'val_evaluator': None,
-        }
-        for split in ('train', 'test'):
-            options[f'{split}_dataloader.dataset.data_root'] = scenes
-        if task == 'det':
-            options['test_evaluator.ann_file'] = \
-                scenes + 'annotations/instances_val.json'
+        options = scene_finetune_options(
+            task, self.results[pretrain_name(backbone, seed)]['backbone'],
+            self.results['data']['scenes'], iters, seed)
         work_dir = self.path(name)
         log = self.path('logs', f'{name}.log')
-        config = write_config(DENSE[task][1][heads],
+        config = write_config(DIGIT_SCENE_CONFIGS[task][heads],
                               self.path('configs', f'{name}.py'), options)
         checkpoint = train(config, work_dir, log, self.threads)
         metrics = test(config, checkpoint, os.path.join(work_dir, 'test'),
@@ -281,11 +244,11 @@ class TransferStudy:
             for seed in self.seeds for head in self.heads])
         self.parallel([
             (cell_name(task, backbone, heads, seed),
-             f'{DENSE[task][0]}, {backbone} backbone, {heads} heads, '
+             f'{MODELS[task]}, {backbone} backbone, {heads} heads, '
              f'seed {seed}',
              lambda t=task, b=backbone, h=heads, s=seed:
              self.transfer(t, b, h, s))
-            for seed in self.seeds for task in DENSE
+            for seed in self.seeds for task in MODELS
             for backbone, heads in CELLS])
         # Not a recorded stage: the figures depend on the seeds asked for.
         figures = self.figures()
@@ -320,10 +283,6 @@ class TransferStudy:
         return paths
 
 
-#: Held-out digits per class for the scenes (the rest: pretraining + test).
-SCENE_PER_CLASS = 150
-#: Linear warmup iterations of each dense task (see the configs).
-WARMUP_ITERS = dict(det=100, seg=50)
 
 
 def pretrain_name(head: str, seed: int) -> str:
@@ -340,7 +299,7 @@ def cell_name(task: str, backbone: str, heads: str, seed: int) -> str:
 def metric_table(study: TransferStudy) -> Dict[str, Dict[str, List[float]]]:
     """``{metric label: {cell label: [value per seed]}}``."""
     table: Dict[str, Dict[str, List[float]]] = {}
-    for task, (_, _) in DENSE.items():
+    for task in MODELS:
         for _, label, _ in METRICS[task]:
             table[label] = {
                 f'{b}/{h}': [study.results[cell_name(task, b, h, s)]
@@ -361,7 +320,7 @@ def plot_curves(study: TransferStudy, path: str) -> None:
     from mmebv.analysis.plots import plot_training_curves
 
     curves = {}
-    for task, (model, _) in DENSE.items():
+    for task, model in MODELS.items():
         curves[f'{model} training loss'] = {
             f'{b} backbone, {h} heads': _mean_curve(
                 [study.results[cell_name(task, b, h, s)]['loss']

@@ -161,3 +161,66 @@ def _test_metric_files(work_dir: str) -> list:
     return [p for p in glob.glob(os.path.join(work_dir, '*', '*.json'))
             if os.path.basename(p)[:-5] == os.path.basename(
                 os.path.dirname(p))]
+
+
+class StagedExperiment:
+    """An experiment whose stages are recorded under ``work_dir``."""
+
+    def __init__(self, work_dir: str) -> None:
+        self.stages = Stages(work_dir)
+
+    @property
+    def results(self) -> Dict[str, dict]:
+        return self.stages.results
+
+    def path(self, *parts: str) -> str:
+        return self.stages.path(*parts)
+
+
+# The digit transfer experiments (tools/run_demo.py and
+# benchmarks/transfer_study.py) ---------------------------------------------
+
+_CONFIGS = os.path.join(REPO, 'configs')
+#: Pretraining head -> classifier config on the long-tailed digits.
+DIGIT_CLS_CONFIGS = {
+    head: os.path.join(_CONFIGS, 'demo',
+                       f'resnet18-w32_{head.lower()}_1xb64_digits-lt.py')
+    for head in ('FC', 'EBV')
+}
+#: Dense task -> {heads: config on the digit scenes}.
+DIGIT_SCENE_CONFIGS = {
+    task: {heads: os.path.join(
+        _CONFIGS, 'transfer_study',
+        f'{model}_r18-w32_{heads.lower()}-heads_digit-scenes.py')
+        for heads in ('FC', 'EBV')}
+    for task, model in (('det', 'mask-rcnn'), ('seg', 'upernet'))
+}
+#: Held-out digits per class for the scenes (the rest: pretraining + test).
+SCENE_PER_CLASS = 150
+#: Linear warmup iterations of each dense task (see the configs).
+WARMUP_ITERS = dict(det=100, seg=50)
+
+
+def scene_finetune_options(task: str, backbone: str, scenes: str, iters: int,
+                           seed: int) -> dict:
+    """Options of a digit-scene config (``task`` 'det' or 'seg') that
+    fine-tune the converted ``backbone`` on ``scenes`` for ``iters``
+    iterations; the model is evaluated by ``tools/test.py`` afterwards, not
+    when training ends."""
+    options = {
+        'model.backbone.init_cfg.checkpoint': backbone,
+        'train_cfg.max_iters': iters,
+        'train_cfg.val_interval': iters,
+        'param_scheduler.0.end': min(WARMUP_ITERS[task], iters),
+        'param_scheduler.1.end': iters,
+        'default_hooks.checkpoint.interval': iters,
+        'default_hooks.logger.interval': max(1, min(20, iters // 10)),
+        'randomness.seed': seed,
+        'val_cfg': None, 'val_dataloader': None, 'val_evaluator': None,
+    }
+    for split in ('train', 'test'):
+        options[f'{split}_dataloader.dataset.data_root'] = scenes
+    if task == 'det':
+        options['test_evaluator.ann_file'] = \
+            scenes + 'annotations/instances_val.json'
+    return options

@@ -34,32 +34,23 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from mmebv.analysis.io import atomic_write_json, atomic_write_text  # noqa
-from mmebv.experiments import (Stages, ToolError, config_fingerprint,  # noqa
-                               run_tool, test, train, write_config)
+from mmebv.experiments import (DIGIT_CLS_CONFIGS, DIGIT_SCENE_CONFIGS,  # noqa
+                               SCENE_PER_CLASS, StagedExperiment, ToolError,
+                               config_fingerprint, run_tool,
+                               scene_finetune_options, test, train,
+                               write_config)
 
-CONFIGS = os.path.join(REPO, 'configs')
-CLS_CONFIGS = {
-    'FC': os.path.join(CONFIGS, 'demo', 'resnet18-w32_fc_1xb64_digits-lt.py'),
-    'EBV': os.path.join(CONFIGS, 'demo',
-                        'resnet18-w32_ebv_1xb64_digits-lt.py'),
-}
-DENSE_CONFIGS = {
-    'det': os.path.join(CONFIGS, 'transfer_study',
-                        'mask-rcnn_r18-w32_ebv-heads_digit-scenes.py'),
-    'seg': os.path.join(CONFIGS, 'transfer_study',
-                        'upernet_r18-w32_ebv-heads_digit-scenes.py'),
-}
+#: The demo's dense configs: EBV heads.
+DENSE_CONFIGS = {task: configs['EBV']
+                 for task, configs in DIGIT_SCENE_CONFIGS.items()}
 NUM_CLASSES = 10
 #: The classes with the fewest training images (30 %) form the tail.
 TAIL_FRACTION = 0.3
-#: Held-out digits per class for the scenes; scenes written (train, val).
-SCENE_PER_CLASS = 150
+#: Scenes written (train, val).
 NUM_SCENES = (300, 50)
 #: Option -> (default, --full).
 PRESETS = dict(epochs=(10, 30), det_iters=(400, 800),
                seg_iters=(1500, 3000))
-#: Linear warmup of the dense configs (shortened for shorter runs).
-WARMUP_ITERS = dict(det=100, seg=50)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -90,26 +81,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-class Demo:
+class Demo(StagedExperiment):
     """The demo's stages; each result is saved as ``stages/<name>.json``."""
 
     def __init__(self, args: argparse.Namespace) -> None:
+        super().__init__(args.work_dir)
         self.args = args
-        self.stages = Stages(args.work_dir)
         self.analysis_dir = self.path('analysis')
         self.settings = dict(
             imbalance_ratio=args.imbalance_ratio, epochs=args.epochs,
             ebv_dim=args.ebv_dim, det_iters=args.det_iters,
             seg_iters=args.seg_iters, seed=args.seed,
-            configs=config_fingerprint([*CLS_CONFIGS.values(),
+            configs=config_fingerprint([*DIGIT_CLS_CONFIGS.values(),
                                         *DENSE_CONFIGS.values()]))
-
-    @property
-    def results(self) -> Dict[str, dict]:
-        return self.stages.results
-
-    def path(self, *parts: str) -> str:
-        return self.stages.path(*parts)
 
     # -------------------------------------------------------------- stages
     def make_data(self) -> dict:
@@ -161,7 +145,7 @@ class Demo:
                 'model.head.ebv_dim': self.args.ebv_dim,
             })
         name = f'cls_{head.lower()}'
-        config = write_config(CLS_CONFIGS[head],
+        config = write_config(DIGIT_CLS_CONFIGS[head],
                               self.path('configs', f'{name}.py'), options)
         checkpoint = train(config, self.path(name))
         return dict(config=config, checkpoint=checkpoint,
@@ -177,7 +161,7 @@ class Demo:
 
         tail = set(self.results['data']['tail_classes'])
         scores, models = {}, []
-        for head in CLS_CONFIGS:
+        for head in DIGIT_CLS_CONFIGS:
             run = self.results[f'cls_{head.lower()}']
             cfg = load_config(run['config'])
             model = build_model(cfg, run['checkpoint'])
@@ -198,7 +182,7 @@ class Demo:
             models.append((model, select_layers(model, 'blocks')))
         matrix = layerwise_cka(models, loader, tensor_forward)
         paths = write_cka_outputs(
-            self.analysis_dir, list(CLS_CONFIGS),
+            self.analysis_dir, list(DIGIT_CLS_CONFIGS),
             [layers for _, layers in models], matrix,
             info=dict(split='test', layers='blocks', pool='avg'),
             title='Linear CKA between residual blocks (digits test set)')
@@ -223,25 +207,9 @@ class Demo:
         from mmebv.analysis.models import build_model, load_config
 
         iters = self.args.det_iters if task == 'det' else self.args.seg_iters
-        scenes = self.results['data']['scenes']
-        options = {
-            'model.backbone.init_cfg.checkpoint':
-            self.results['backbone']['checkpoint'],
-            'train_cfg.max_iters': iters,
-            'train_cfg.val_interval': iters,
-            'param_scheduler.0.end': min(WARMUP_ITERS[task], iters),
-            'param_scheduler.1.end': iters,
-            'default_hooks.checkpoint.interval': iters,
-            'default_hooks.logger.interval': max(1, min(20, iters // 10)),
-            'randomness.seed': self.args.seed,
-            # evaluated by tools/test.py below, not at the end of training
-            'val_cfg': None, 'val_dataloader': None, 'val_evaluator': None,
-        }
-        for split in ('train', 'test'):
-            options[f'{split}_dataloader.dataset.data_root'] = scenes
-        if task == 'det':
-            options['test_evaluator.ann_file'] = \
-                scenes + 'annotations/instances_val.json'
+        options = scene_finetune_options(
+            task, self.results['backbone']['checkpoint'],
+            self.results['data']['scenes'], iters, self.args.seed)
         name = f'{task}_ebv'
         config = write_config(DENSE_CONFIGS[task],
                               self.path('configs', f'{name}.py'), options)
@@ -272,7 +240,7 @@ class Demo:
         from mmebv.synthetic.scene_plots import plot_predictions
 
         curves = {'training loss': {}, 'test top-1 (%)': {}}
-        for head in CLS_CONFIGS:
+        for head in DIGIT_CLS_CONFIGS:
             records = read_scalars(self.results[f'cls_{head.lower()}']
                                    ['work_dir'])
             curves['training loss'][head] = training_loss_by_epoch(records)
@@ -312,7 +280,7 @@ class Demo:
         self.stages.check_settings(self.settings)
         run('data', 'Real digits and digit scenes', self.make_data)
         run('ebvs', 'EBV generation', self.make_ebvs)
-        for head in CLS_CONFIGS:
+        for head in DIGIT_CLS_CONFIGS:
             run(f'cls_{head.lower()}', f'Classification, {head} head',
                 lambda head=head: self.train_classifier(head))
         run('evaluation', 'Evaluation and CKA', self.evaluate_classifiers)
