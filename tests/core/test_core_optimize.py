@@ -1,4 +1,4 @@
-"""The optimisers: the tiled p-norm pass against autograd, L-BFGS."""
+"""The optimisers: the tiled p-norm pass against autograd, L-BFGS, holes."""
 import math
 
 import pytest
@@ -6,8 +6,8 @@ import torch
 
 from mmebv.core import generate_ebvs
 from mmebv.core.bounds import max_abs_cos
-from mmebv.core.optimize import (coherence_pass, minimize_coherence,
-                                 minimize_coherence_lbfgs)
+from mmebv.core.optimize import (coherence_pass, deepen_holes,
+                                 minimize_coherence, minimize_coherence_lbfgs)
 
 
 def autograd_reference(x, p, reference, num_fixed=0):
@@ -81,3 +81,23 @@ def test_lbfgs_stops_at_target():
         torch.randn(30, 6, generator=torch.Generator().manual_seed(3)), dim=1)
     _, mu = minimize_coherence_lbfgs(x, target=0.6)
     assert mu <= 0.6
+
+
+def test_deepen_holes_finds_the_holes():
+    # the only holes of {e1, e2} in R^3 are +-e3 (max |cos| 0)
+    rows = torch.eye(3)[:2]
+    start = torch.nn.functional.normalize(
+        torch.randn(5, 3, generator=torch.Generator().manual_seed(0)), dim=1)
+    holes, depths = deepen_holes(rows, start)
+    assert holes.shape == (5, 3) and holes.dtype == rows.dtype
+    assert torch.allclose(holes.norm(dim=1), torch.ones(5), atol=1e-6)
+    assert float(depths.max()) <= 1e-6
+    assert torch.allclose(depths, (holes @ rows.t()).abs().amax(1))
+    # the ETF(10, 5) less one row: the removed row's place is a hole at 1/3
+    etf = generate_ebvs(10, 5, progress=False)
+    probes = torch.nn.functional.normalize(
+        torch.randn(64, 5, generator=torch.Generator().manual_seed(1)), dim=1)
+    _, depths = deepen_holes(etf[:9], probes)
+    assert float(depths.min()) <= 1 / 3 + 1e-5
+    assert float(depths.min()) < float((probes @ etf[:9].t()).abs().amax(
+        1).min())
