@@ -38,7 +38,8 @@ AUTHORS = {100: 0.135, 200: 0.080, 300: 0.058, 400: 0.044, 500: 0.035}
 AUTHORS_MARGIN, AUTHORS_SECONDS = 0.97, 60.0
 #: (N, d, target max |cos| or None, seconds allowed)
 LARGE = [(2000, 700, 0.036, 120.0), (3000, 1000, 0.030, 120.0),
-         (10000, 512, None, 120.0), (20000, 2048, None, 120.0)]
+         (10000, 512, None, 120.0), (20000, 1000, None, 120.0),
+         (20000, 2048, None, 120.0)]
 #: (N, d, best known max |cos|, source). Sources: [CHS] Conway, Hardin,
 #: Sloane, "Packing lines, planes, etc.", Exp. Math. 5 (1996), optimal for
 #: N <= 7 in R^3 (proved, see Mixon & Parshall, arXiv:1902.10177); [ETF] real
@@ -60,6 +61,10 @@ SMALL_MEDIAN, SMALL_WORST = 1.005, 1.03
 #: (old N, new N, d) and the target: within 10% of a fresh set.
 EXTEND = [(40, 46, 8), (120, 132, 24), (300, 330, 40), (500, 550, 100)]
 EXTEND_MARGIN = 1.1
+#: Random unit vectors moved into holes of the old set to find its deepest.
+HOLE_PROBES = 1024
+#: The deepest of them are polished by float64 L-BFGS (old rows fixed).
+HOLES_POLISHED = 8
 SECTIONS = ('authors', 'large', 'small', 'extend')
 
 
@@ -91,14 +96,22 @@ def extend_worker(old_num: int, num: int, dim: int, threads: int) -> dict:
 
     from mmebv.core import extend_ebvs, generate_ebvs
     from mmebv.core.bounds import max_abs_cos
+    from mmebv.core.optimize import deepen_holes, minimize_coherence_lbfgs
     warnings.simplefilter('ignore')
     fresh = generate_ebvs(num, dim, progress=False)
     old = generate_ebvs(old_num, dim, progress=False)
     row = dict(fresh=max_abs_cos(fresh), old=max_abs_cos(old))
-    # the deepest hole of the old set found: max |cos| of one added row to
-    # the old ones, which every extension's max |cos| is at least
+    # the deepest hole of the old set found (one added row, and HOLE_PROBES
+    # random probes moved into holes): every extension's max |cos| is at
+    # least the deepest hole's
     one = extend_ebvs(old, old_num + 1, progress=False)
-    row['hole'] = float((one[-1] @ old.t()).abs().max())
+    probes = torch.nn.functional.normalize(torch.randn(
+        HOLE_PROBES, dim, generator=torch.Generator().manual_seed(0)), dim=1)
+    holes, depths = deepen_holes(old, probes)
+    polished = [minimize_coherence_lbfgs(torch.cat([old, hole[None]]),
+                                         old_num, p_start=32.0)[1]
+                for hole in holes[depths.argsort()[:HOLES_POLISHED]]]
+    row['hole'] = min([float((one[-1] @ old.t()).abs().max())] + polished)
     for name, start in (('generated', old), ('holes', fresh[:old_num])):
         wall, cpu = time.perf_counter(), time.process_time()
         extended = extend_ebvs(start.clone(), num, progress=False)
@@ -236,9 +249,12 @@ def extend_section(threads: int) -> list:
         'size. `generated`: the old rows are a fresh N0-set; `holes`: they '
         'are the first N0 rows of the fresh N-set, so good places for the '
         'new rows exist. `deepest hole`: the smallest max |cos| to the old '
-        'rows of one added unit vector that `extend_ebvs(old, N0 + 1)` '
-        'found (a search, not a proof). Every new row sits in some hole of '
-        'the old rows, so an extension of the generated set is at least as '
+        'rows of one added unit vector found by `extend_ebvs(old, N0 + 1)` '
+        f'and by moving {HOLE_PROBES} random unit vectors into holes '
+        f'(`deepen_holes`, the {HOLES_POLISHED} deepest polished by '
+        '`minimize_coherence_lbfgs`; a search, not a proof). Every new row '
+        'sits in some hole of the old rows, so an extension of the generated '
+        'set is at least as '
         'coherent as their deepest hole: where the one found is above 1.1 x '
         'fresh N, the target is out of reach with the old rows kept unless '
         'a deeper hole exists.', '',
