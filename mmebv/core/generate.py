@@ -6,7 +6,9 @@ spaced lines for d = 2). Otherwise it scores one list of candidates by their
 max |cos| over all pairs and returns the best: the zero-padded Kerdock set
 (when d >= 4), the Paley equiangular tight frame (when d = (q + 1) / 2 for a
 prime power q = 1 mod 4 and N <= q + 1), the zero-padded projective-plane
-set (when d >= 13, see :mod:`.constructions`) and the coherence optimiser of
+set (when d >= 13, see :mod:`.constructions`), for small problems each
+construction that needs all of R^(d+1) squeezed into R^d (:mod:`.descent`:
+40 lines in R^12 from the 52 in R^13) and the coherence optimiser of
 :mod:`.optimize`, whose first start is the largest Paley ETF that fits when it
 holds most rows, the others seeded random starts. The optimiser runs a pass budget proportional to
 1 / (N^2 d) (so every default run costs about the same), and is left out only
@@ -37,6 +39,7 @@ from .constructions import (kerdock_capacity, kerdock_order, kerdock_vectors,
                             largest_paley_order, orthonormal_rows, paley_etf,
                             paley_order, planar_lines, projective_plane_lines,
                             projective_plane_order, regular_simplex)
+from .descent import descend
 from .optimize import (deepen_holes, minimize_coherence,
                        minimize_coherence_lbfgs)
 from .paper import PAPER_ALPHA, PAPER_TOLERANCE, paper_ebvs
@@ -182,6 +185,26 @@ def _constructions(num_vectors: int, dim: int) -> list:
     return found
 
 
+def _one_dimension_up(num_vectors: int, dim: int) -> list:
+    """Every construction that needs all of R^(d+1) and holds N rows, in
+    full (all its rows), when small enough to descend from: the seeds of
+    :func:`.descent.descend`."""
+    up = dim + 1
+    found = []
+    if kerdock_order(up) == up and num_vectors <= kerdock_capacity(up):
+        found.append((kerdock_capacity(up),
+                      lambda n: kerdock_vectors(n, up)[0]))
+    q = paley_order(num_vectors, up)
+    if q is not None:
+        found.append((q + 1, lambda n: paley_etf(n, up)[0]))
+    q = projective_plane_order(num_vectors, up)
+    if q is not None and q * q + q + 1 == up:
+        found.append((up * (q + 1),
+                      lambda n: projective_plane_lines(n, up)[0]))
+    return [build(size) for size, build in found
+            if size * size * up <= LBFGS_WORK]
+
+
 def _warn_if_missed(mu: float, alpha: Optional[float]) -> None:
     if alpha is not None and mu > alpha + TARGET_SLACK:
         warnings.warn(f'EBV generation stopped at max |cos| = {mu:.6g} above '
@@ -249,6 +272,11 @@ def generate_ebvs(num_vectors: int,
                             progress)
     # (max |cos| over all pairs, vectors)
     candidates = _constructions(num_vectors, dim)
+    if num_vectors * num_vectors * dim <= LBFGS_WORK:
+        # its own generator: the optimiser's starts stay those of `seed`
+        directions = torch.Generator().manual_seed(seed)
+        candidates += [descend(up, num_vectors, directions)
+                       for up in _one_dimension_up(num_vectors, dim)]
     if not candidates or (
             not any(search.reached(mu) for mu, _ in candidates)
             and optimiser_competes(num_vectors, dim, max_steps)):

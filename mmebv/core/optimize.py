@@ -48,6 +48,9 @@ LBFGS_P = (4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0)
 LBFGS_ITERATIONS = 60
 #: Steps of :func:`deepen_holes` at each exponent of :data:`LBFGS_P`.
 HOLE_ITERATIONS = 100
+#: :func:`squeeze_out`: stages of the homotopy, its exponents (p and 4p at
+#: each stage) and L-BFGS iterations per exponent.
+SQUEEZE_STAGES, SQUEEZE_P, SQUEEZE_ITERATIONS = 30, 80.0, 100
 
 
 @dataclass
@@ -341,3 +344,42 @@ def deepen_holes(rows: Tensor, candidates: Tensor,
                 step = torch.where(better, step * 1.2, step * 0.5)
     holes = x.to(rows.dtype)
     return holes, (holes @ rows.t()).abs().amax(1)
+
+
+def squeeze_out(x: Tensor, direction: Tensor,
+                stages: int = SQUEEZE_STAGES) -> Tensor:
+    """Unit rows of ``x`` (N, D) moved into the hyperplane orthogonal to the
+    unit ``direction``, keeping a small max |cos| all the way; returns them
+    in coordinates of that hyperplane (N, D - 1), float64.
+
+    A homotopy: at stage t = 0, 1/stages, ..., 1 the rows are
+    ``normalise(y - t <y, u> u)`` of free unit rows y, which L-BFGS moves to
+    lower the smooth max of |cos| (at p = :data:`SQUEEZE_P`, then 4p), so the
+    rows leave the direction gradually rather than by one projection (40
+    lines in R^12 from the projective-plane set in R^13: 0.2542 against
+    0.2611 from projecting at once).
+    """
+    u = direction.double() / direction.double().norm()
+    pairs = _free_pairs(x.shape[0], 0, x.device)
+    free = x.double().clone().requires_grad_(True)
+
+    def rows(t: float) -> Tensor:
+        y = torch.nn.functional.normalize(free, dim=1)
+        return torch.nn.functional.normalize(
+            y - t * (y @ u)[:, None] * u, dim=1)
+
+    def pair_cos(t: float) -> Tensor:
+        y = rows(t)
+        return (y[pairs[0]] * y[pairs[1]]).sum(1)
+
+    for stage in range(stages + 1):
+        t = stage / stages
+        _lbfgs_continuation(free, lambda p, t=t: _smooth_max(pair_cos(t), p),
+                            (SQUEEZE_P, 4 * SQUEEZE_P), SQUEEZE_ITERATIONS)
+    with torch.no_grad():
+        # an orthonormal basis of the hyperplane: QR of [u, I], less u
+        basis, _ = torch.linalg.qr(torch.cat(
+            [u[:, None], torch.eye(len(u), dtype=u.dtype, device=u.device)],
+            1))
+        return torch.nn.functional.normalize(
+            rows(1.0) @ basis[:, 1:len(u)], dim=1)
