@@ -5,7 +5,8 @@ A small (N, d) that no construction holds may sit just below one that does:
 the rows that lean most on one direction (:func:`rows_along_one_direction`)
 and squeezing that direction out gradually (:func:`.optimize.squeeze_out`)
 keeps most of the construction's structure: 40 lines in R^12 end at max
-|cos| 0.2542 (Sloane's table: 0.2542), where random starts stop at 0.28.
+|cos| 0.2542 (the best known value, as quoted in issue #11 from Sloane's
+table), where random starts stop at 0.28.
 """
 from typing import Tuple
 

@@ -9,12 +9,12 @@ prime power q = 1 mod 4 and N <= q + 1), the zero-padded projective-plane
 set (when d >= 13, see :mod:`.constructions`), for small problems each
 construction that needs all of R^(d+1) squeezed into R^d (:mod:`.descent`:
 40 lines in R^12 from the 52 in R^13) and the coherence optimiser of
-:mod:`.optimize`, whose first start is the largest Paley ETF that fits when it
-holds most rows, the others seeded random starts. The optimiser runs a pass budget proportional to
-1 / (N^2 d) (so every default run costs about the same), and is left out only
-when that budget is too small for it to beat the construction. Small problems
-get many restarts of the float64 L-BFGS optimiser
-(:func:`.optimize.minimize_coherence_lbfgs`).
+:mod:`.optimize`, whose first start is the largest Paley ETF that fits when
+it holds most rows, the others seeded random starts. The optimiser runs a
+pass budget proportional to 1 / (N^2 d) (so every default run costs about
+the same), and is left out only when that budget is too small for it to
+beat the constructions. Small problems get many restarts of the float64
+L-BFGS optimiser (:func:`.optimize.minimize_coherence_lbfgs`).
 ``method='paper'`` runs the authors' Algorithm 1 (:mod:`.paper`).
 
 Determinism: the random starts are drawn on CPU from ``seed``, so the same
@@ -70,14 +70,15 @@ TARGET_SLACK = 1e-6
 #: PLACEMENT_WORK / (extra rows x N x d) of them, at most MAX_PLACEMENTS);
 #: the best of them (about HOLE_WORK / (extra rows x N x d) of them, at most
 #: MAX_HOLES) are moved into holes of the rows before (:func:`deepen_holes`)
-#: and the deepest is kept. 500 -> 550 rows in R^100: 16 holes per row,
-#: 11 s of one core.
+#: and the deepest is kept (500 -> 550 rows in R^100: 16 per row; the
+#: whole extension takes 13 s of one core).
 PLACEMENT_WORK, MAX_PLACEMENTS = 1e10, 4096
 HOLE_WORK, MAX_HOLES = 5e7, 16
 #: The first optimiser start is the largest Paley ETF that fits (zero-padded,
 #: the other rows random) when it holds at least SEED_FRACTION of the N rows
-#: and spans SEED_FRACTION of the d dimensions; it starts at p = SEED_P_START, which keeps its structure (N = 1000,
-#: d = 500: 0.032 from the 998-vector ETF in R^499, 0.034 from random).
+#: and spans SEED_FRACTION of the d dimensions; it starts at p = SEED_P_START,
+#: which keeps its structure (N = 1000, d = 500: 0.032 from the 998-vector
+#: ETF in R^499, 0.034 from random).
 SEED_FRACTION, SEED_P_START = 0.9, 32.0
 #: Extension restarts start from placed rows, so need fewer: this divides
 #: :func:`default_restarts`.
@@ -414,8 +415,8 @@ def extend_ebvs(ebvs: Tensor,
     restart places them one by one in holes of the rows before
     (:func:`_placed_rows`), then optimises them against all rows from
     :data:`SEED_P_START` on, which keeps them in their holes; small problems
-    get restarts as in :func:`generate_ebvs`. While N <= d and the old rows are orthonormal the
-    new rows are an exact orthonormal completion.
+    get restarts as in :func:`generate_ebvs`. While N <= d and the old rows
+    are orthonormal the new rows are an exact orthonormal completion.
     """
     if ebvs.dim() != 2:
         raise ValueError(f'Expected an (N, d) tensor, got shape '

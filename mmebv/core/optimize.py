@@ -10,10 +10,12 @@ does not grow. The best set seen is kept. Everything is tiled over blocks of
 rows, so no N x N matrix is ever held.
 
 Small sets (up to ~10^4 pairs) use :func:`minimize_coherence_lbfgs`
-instead (and :func:`deepen_holes` finds holes of a set for new rows): L-BFGS in float64 on the same smoothed max, p-continuation from a
+instead: L-BFGS in float64 on the same smoothed max, p-continuation from a
 small ``p``. From random starts it lands in better local minima than the
 first-order steps (measured on N <= 26, d <= 13: e.g. 1.010 against 1.035
-times the best known for N = 11, d = 5) and converges tightly.
+times the best known for N = 11, d = 5) and converges tightly. The same
+smoothed max moves new rows into holes of a set (:func:`deepen_holes`) and
+squeezes a set out of one direction (:func:`squeeze_out`).
 """
 import math
 import time
