@@ -472,9 +472,9 @@ def _placed_rows(rows: Tensor, extra: int,
             torch.randn(count, dim, generator=generator).to(x.device), dim=1)
         if row and count > 1:
             worst = (candidates @ x[:row].t()).abs().amax(1)
-            candidates = candidates[worst.argsort()[:max(1, holes)]]
             if holes:
-                candidates, worst = deepen_holes(x[:row], candidates)
+                candidates, worst = deepen_holes(
+                    x[:row], candidates[worst.argsort()[:holes]])
             candidates = candidates[int(worst.argmin())]
         x[row] = candidates.reshape(-1, dim)[0]
     return x

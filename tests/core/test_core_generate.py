@@ -7,6 +7,7 @@ import torch
 from mmebv.core import (coherence_report, extend_ebvs, generate_ebvs,
                         lower_bound)
 from mmebv.core.bounds import max_abs_cos
+import mmebv.core.generate as generate_module
 from mmebv.core.constructions import kerdock_vectors
 from mmebv.core.generate import default_steps, optimiser_competes
 from mmebv.core.paper import paper_step
@@ -205,6 +206,18 @@ def test_extend_finds_the_holes_of_removed_rows():
     new = extend_ebvs(old, 132, progress=False)
     assert torch.equal(new[:120], old)
     assert max_abs_cos(new) <= 1.03 * max_abs_cos(fresh)
+
+
+def test_extend_without_hole_budget_keeps_the_best_candidate(monkeypatch):
+    # large extensions deepen no holes (budget HOLE_WORK): each new row is
+    # then the best of its random batch
+    monkeypatch.setattr(generate_module, 'HOLE_WORK', 0.0)
+    old = generate_ebvs(40, 8, max_steps=120, progress=False)
+    new = extend_ebvs(old, 46, max_steps=60, progress=False)
+    assert torch.equal(new[:40], old)
+    random_rows = torch.nn.functional.normalize(
+        torch.randn(6, 8, generator=torch.Generator().manual_seed(0)), dim=1)
+    assert max_abs_cos(new) < max_abs_cos(torch.cat([old, random_rows]))
 
 
 def test_extend_places_rows_in_holes():
