@@ -6,8 +6,8 @@ import torch
 
 from mmebv.core import (coherence_report, extend_ebvs, generate_ebvs,
                         lower_bound)
+from mmebv.core import generate as generate_module
 from mmebv.core.bounds import max_abs_cos
-import mmebv.core.generate as generate_module
 from mmebv.core.constructions import kerdock_vectors
 from mmebv.core.generate import default_steps, optimiser_competes
 from mmebv.core.paper import paper_step
