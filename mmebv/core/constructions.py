@@ -382,4 +382,3 @@ def projective_plane_lines(num_vectors: int, dim: int) -> Tuple[Tensor, float]:
     for line, points in enumerate(incidence[:num_lines]):
         vectors[line][:, points.nonzero()[:, 0]] = sylvester_hadamard(q + 1)
     return vectors.reshape(-1, dim)[:num_vectors].contiguous(), 1 / (q + 1)
-
