@@ -283,8 +283,6 @@ class TransferStudy(StagedExperiment):
         return paths
 
 
-
-
 def pretrain_name(head: str, seed: int) -> str:
     """'FC' -> pretrain_fc_seed0, 'EBV d=8' -> pretrain_ebv-d8_seed0."""
     slug = head.lower().replace(' d=', '-d')
