@@ -17,3 +17,8 @@ model = dict(
     data_preprocessor=data_preprocessor,
     decode_head=dict(num_classes=171),
     auxiliary_head=dict(num_classes=171))
+
+# Checkpoints as upstream, but written crash-safely: mmebv's
+# SafeCheckpointHook (upstream's arguments kept; only the type changes).
+custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

@@ -75,7 +75,7 @@ auto_scale_lr = dict(base_batch_size=64)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=1,
+    checkpoint=dict(type='SafeCheckpointHook', interval=5, max_keep_ckpts=1,
                     save_last=True),
 )
 randomness = dict(seed=0, deterministic=False)

@@ -86,7 +86,7 @@ def check_measured_as_the_authors(cfg: Config, path: Path) -> None:
     data evaluated at resize s / crop s (s = 224, or 256 in eval256/)."""
     assert cfg.train_cfg.val_interval == 1
     assert plain(cfg.default_hooks.checkpoint) == dict(
-        type='CheckpointHook', interval=1, save_best='accuracy/top1',
+        type='SafeCheckpointHook', interval=1, save_best='accuracy/top1',
         rule='greater', max_keep_ckpts=1)
     assert cfg.val_evaluator.type == 'Accuracy'
     assert 1 in tuple(cfg.val_evaluator.get('topk', (1, )))

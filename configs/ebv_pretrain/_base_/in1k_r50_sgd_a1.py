@@ -86,7 +86,7 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=105, val_interval=1)
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook',
+        type='SafeCheckpointHook',
         interval=1,
         save_best='accuracy/top1',
         rule='greater',
