@@ -49,18 +49,33 @@ def _fsync_tree(root: str) -> None:
 
 
 @contextlib.contextmanager
+def naming(path: str) -> Iterator[None]:
+    """Report an OS error of the block as one about ``path`` (the output
+    the user asked for), not about a hidden temporary file."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno is None or err.filename == path:
+            raise
+        raise type(err)(err.errno, err.strerror, path) from err
+
+
+@contextlib.contextmanager
 def atomic_file(path: str, suffix: str = '') -> Iterator[str]:
     """Yield a temporary path next to ``path``; it replaces ``path`` when the
     block succeeds and is removed when it raises."""
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix=suffix)
+    with naming(path):
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-',
+                                   suffix=suffix)
     os.close(fd)
     try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~current_umask())
-        _fsync_path(tmp)
-        os.replace(tmp, path)
+        with naming(path):
+            yield tmp
+            os.chmod(tmp, 0o666 & ~current_umask())
+            _fsync_path(tmp)
+            os.replace(tmp, path)
         _fsync_path(directory)
     except BaseException:
         if os.path.exists(tmp):
@@ -76,8 +91,9 @@ def staged_directory(root: str) -> Iterator[str]:
         raise FileExistsError(
             f'{root!r} is not empty; give a new or empty directory.')
     parent = os.path.dirname(os.path.abspath(root))
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=parent, prefix='.tmp-')
+    with naming(root):
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(dir=parent, prefix='.tmp-')
     try:
         yield staging
         os.chmod(staging, 0o777 & ~current_umask())

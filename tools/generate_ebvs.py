@@ -11,7 +11,9 @@ Examples::
         --num-classes 1100 --out ebvs_1100x512.safetensors
 
 Exit codes: 0 done, 1 an explicit --alpha was not reached (the best set found
-is saved anyway), 2 bad arguments or input file.
+is saved anyway), 2 bad arguments, an invalid input file (``--check`` of a set
+with a non-finite value, a row that is not unit-norm or two coinciding rows)
+or an output that cannot be written; each is one line on stderr.
 """
 import argparse
 import os
@@ -21,10 +23,13 @@ from typing import Callable, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from mmebv.cli import ArgumentParser, UserInputError, run_tool  # noqa: E402
 from mmebv.core import (EBVFileError, coherence_report, extend_ebvs,  # noqa
                         generate_ebvs, load_ebvs, lower_bound, save_ebvs)
-from mmebv.core.generate import TARGET_SLACK, bound_name  # noqa: E402
-from mmebv.core.paper import PAPER_TOLERANCE  # noqa: E402
+from mmebv.core.generate import (TARGET_SLACK, bound_name,  # noqa: E402
+                                 check_separable)
+from mmebv.core.paper import PAPER_ALPHA, PAPER_TOLERANCE  # noqa: E402
+from mmebv.core.validation import POOR_COS  # noqa: E402
 from mmebv.core.structured import (KerdockEBVs, check_kerdock_size,  # noqa
                                    is_structured_file, load_kerdock,
                                    save_kerdock)
@@ -32,6 +37,21 @@ from mmebv.core.structured import (KerdockEBVs, check_kerdock_size,  # noqa
 #: Above this N^2 d a structured set's report comes from its construction
 #: alone; below, the dense pairwise report is printed too.
 DENSE_REPORT_WORK = 1e10
+#: Generation holds about this many float32 copies of the (N, d) set, plus
+#: :data:`WORKSPACE_BYTES` of tiles.
+SET_COPIES, WORKSPACE_BYTES = 8, 1 << 28
+
+
+def available_memory() -> Optional[int]:
+    """Bytes of memory available to a new allocation (Linux), else None."""
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def number_at_least(cast: Callable, minimum: float,
@@ -56,7 +76,7 @@ non_negative_float = number_at_least(float, 0, 'a non-negative finite number')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Generate, check or extend EBVs (.safetensors).')
     parser.add_argument('--num-classes', type=positive_int,
                         help='number of EBVs N (one per class)')
@@ -93,7 +113,7 @@ def nearest_existing_folder(path: str) -> Optional[str]:
     return folder if os.path.isdir(folder) else None
 
 
-def validate(parser: argparse.ArgumentParser,
+def validate(parser: ArgumentParser,
              args: argparse.Namespace) -> None:
     """Reject every bad combination before any work is done."""
     if args.check:
@@ -148,8 +168,28 @@ def validate(parser: argparse.ArgumentParser,
         if args.num_classes < args.base.shape[0]:
             parser.error(f'--num-classes {args.num_classes} is smaller than '
                          f'the {args.base.shape[0]} EBVs in {args.extend}')
+    try:
+        check_separable(args.num_classes, args.dim)
+    except ValueError as err:
+        parser.error(str(err))
+    needed = SET_COPIES * 4 * args.num_classes * args.dim + WORKSPACE_BYTES
+    free = available_memory()
+    if (args.method != 'kerdock' and args.device == 'cpu' and free is not None
+            and needed > free):
+        parser.error(f'{args.num_classes} x {args.dim} EBVs need about '
+                     f'{needed / 2**30:.3g} GiB of memory to generate; '
+                     f'{free / 2**30:.3g} GiB are available. Use fewer '
+                     f'classes or dimensions, or --method kerdock (signs '
+                     f'only).')
+    bound = lower_bound(args.num_classes, args.dim)
+    if (args.method == 'paper' and args.alpha is None
+            and PAPER_ALPHA < bound - TARGET_SLACK):
+        parser.error(f'--method paper needs --alpha here: its default '
+                     f'{PAPER_ALPHA} is below the lower bound {bound:.6g} '
+                     f'for {args.num_classes} vectors in {args.dim} dims. '
+                     f'Give --alpha >= {bound:.6g} (the authors used 0.05 '
+                     f'for 1000 in 512), or use the default --method auto')
     if args.alpha is not None:
-        bound = lower_bound(args.num_classes, args.dim)
         if args.alpha >= 1:
             parser.error(f'--alpha must be below 1, got {args.alpha}')
         if args.alpha < bound - TARGET_SLACK:
@@ -175,28 +215,17 @@ def print_kerdock_report(kerdock: KerdockEBVs) -> float:
 
 
 def check(path: str) -> int:
-    stem, suffix = os.path.splitext(path)
-    if suffix.lower() in ('.pkl', '.pickle', '.pt', '.pth'):
-        print(f"generate_ebvs.py: error: {path!r} is a pickle (such as the "
-              f"authors' eq_{{d}}_{{N}}.pkl), not an EBV file. Convert it to "
-              f"a new file first, then check that one:\n  python tools/"
-              f"model_converters/ebv_pickle_to_safetensors.py {path} "
-              f"{stem}.safetensors", file=sys.stderr)
-        return 2
+    """``--check``: print the report of a valid file; a missing, damaged or
+    invalid file raises (exit 2)."""
     if is_structured_file(path):
-        try:
-            kerdock = load_kerdock(path)
-        except EBVFileError as err:
-            print(f'generate_ebvs.py: error: {err}', file=sys.stderr)
-            return 2
+        kerdock = load_kerdock(path)
         print(f'{path}: structured, {kerdock.signs.numel()} signs')
         print_kerdock_report(kerdock)
         return 0
-    try:
-        ebvs, metadata = load_ebvs(path)
-    except EBVFileError as err:
-        print(f'generate_ebvs.py: error: {err}', file=sys.stderr)
-        return 2
+    ebvs, metadata = load_ebvs(path)
+    if ebvs.shape[0] < 2:
+        raise UserInputError(f'{path!r} holds {ebvs.shape[0]} EBV(s); a set '
+                             f'for classification has at least 2.')
     print(f'{path}: ' + ', '.join(f'{k}={v}' for k, v in
                                   sorted(metadata.items())))
     print(coherence_report(ebvs))
@@ -228,6 +257,11 @@ def main(argv=None) -> int:
     report = coherence_report(ebvs, device=args.device)
     print(report)
     print(f'generated in {seconds:.2f} s')
+    if report.max_abs_cos >= POOR_COS:
+        print(f'generate_ebvs.py: warning: max |cos| {report.max_abs_cos:.4g}'
+              f': some classes are within {report.min_angle_deg:.1f} degrees '
+              f'of each other and hard to tell apart; a larger --dim helps.',
+              file=sys.stderr)
     metadata = dict(method='extend' if args.extend else args.method,
                     seed=args.seed, max_abs_cos=f'{report.max_abs_cos:.8g}',
                     bound=f'{report.bound:.8g}')
@@ -262,4 +296,4 @@ def write_kerdock(args: argparse.Namespace) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

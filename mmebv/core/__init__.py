@@ -6,10 +6,13 @@ from .bounds import CoherenceReport, coherence_report, lower_bound
 from .classifier import EBVClassifier, ebv_fingerprint
 from .generate import extend_ebvs, generate_ebvs
 from .predictor import EBVHeadMixin, EBVPredictor
-from .storage import EBVFileError, load_ebvs, save_ebvs
+from .errors import EBVFileError, InvalidEBVError
+from .storage import load_ebvs, save_ebvs
+from .validation import check_ebvs
 
 __all__ = [
     'CoherenceReport', 'coherence_report', 'lower_bound', 'EBVClassifier',
     'ebv_fingerprint', 'extend_ebvs', 'generate_ebvs', 'EBVFileError',
+    'InvalidEBVError', 'check_ebvs',
     'load_ebvs', 'save_ebvs', 'EBVHeadMixin', 'EBVPredictor'
 ]

@@ -11,7 +11,9 @@ the torch version and a SHA-256 of the source files of :mod:`mmebv.core`
 returned). The folder is ``$MMEBV_CACHE/ebvs`` (default
 ``~/.cache/mmebv/ebvs``, next to the environment cache of
 ``tools/setup_env.sh``). Files are written atomically, so ranks building at
-once never read a partial file; a damaged file is regenerated.
+once never read a partial file. Each entry records a SHA-256 of its key and
+values, checked on every read with the rule of :mod:`.validation`: a
+damaged, altered or misplaced entry is regenerated, with a warning.
 """
 import functools
 import hashlib
@@ -25,7 +27,8 @@ import torch
 from torch import Tensor
 
 from .generate import generate_ebvs
-from .storage import EBVFileError, load_ebvs, save_ebvs
+from .errors import EBVFileError
+from .storage import load_ebvs, save_ebvs
 
 #: Environment variable of the cache root (shared with tools/setup_env.sh).
 CACHE_ENV = 'MMEBV_CACHE'
@@ -63,15 +66,49 @@ def cache_path(num_vectors: int, dim: int, method: str,
     return cache_dir() / f'{num_vectors}x{dim}-{method}-{key}.safetensors'
 
 
+def entry_checksum(key: str, ebvs: Tensor) -> str:
+    """SHA-256 of a cache entry's key and float32 values."""
+    digest = hashlib.sha256(key.encode() + b'\0')
+    digest.update(ebvs.detach().to('cpu', torch.float32).contiguous()
+                  .numpy().tobytes())
+    return digest.hexdigest()
+
+
+def read_entry(path: Path, num_vectors: int, dim: int) -> Optional[Tensor]:
+    """The set cached at ``path``; None, with a warning, when the entry is
+    damaged, invalid or does not carry its own key's checksum."""
+    try:
+        ebvs, metadata = load_ebvs(str(path), num_vectors, dim)
+        if metadata.get('checksum') != entry_checksum(path.stem, ebvs):
+            raise EBVFileError('its checksum does not match its key and '
+                               'values')
+    except EBVFileError as err:
+        warnings.warn(f'The cached EBVs {path} are damaged or altered '
+                      f'({err}); generating them again.')
+        return None
+    return ebvs
+
+
 def cached_generate(num_vectors: int, dim: int, *, method: str = 'auto',
                     alpha: Optional[float] = None, seed: int = 0) -> Tensor:
-    """:func:`generate_ebvs` through the cache (no progress bar)."""
+    """:func:`generate_ebvs` through the cache (no progress bar).
+
+    Args:
+        num_vectors: N, the number of EBVs.
+        dim: d, their dimension.
+        method: Generation method (see :func:`generate_ebvs`).
+        alpha: Target max |cos| (None: the method's default).
+        seed: Seed of the random starts.
+
+    Returns:
+        The (N, d) float32 set: the cached one when a verified entry exists,
+        else a freshly generated one (cached when it took long enough).
+    """
     path = cache_path(num_vectors, dim, method, alpha, seed)
     if path.is_file():
-        try:
-            return load_ebvs(str(path), num_vectors, dim)[0]
-        except EBVFileError:
-            pass  # damaged (e.g. disk full): generate and overwrite
+        ebvs = read_entry(path, num_vectors, dim)
+        if ebvs is not None:
+            return ebvs
     start = time.monotonic()
     ebvs = generate_ebvs(num_vectors, dim, method=method, alpha=alpha,
                          seed=seed, progress=False)
@@ -79,7 +116,8 @@ def cached_generate(num_vectors: int, dim: int, *, method: str = 'auto',
             and ebvs.numel() <= MAX_ELEMENTS):
         try:
             save_ebvs(str(path), ebvs, dict(
-                method=method, alpha=alpha, seed=seed, cache_key=path.stem))
+                method=method, alpha=alpha, seed=seed, cache_key=path.stem,
+                checksum=entry_checksum(path.stem, ebvs)))
         except OSError as err:
             warnings.warn(f'Could not cache the generated EBVs in {path} '
                           f'({err}); they will be generated again at the '

@@ -9,13 +9,22 @@ arguments. Loading one
   (:data:`NOISE_TOLERANCE`): QR and BLAS results change in the last bits
   with the thread count and the CPU;
 * adopts them as well when both sets were generated from the same arguments
-  (N, d, method, alpha, seed): the optimiser amplifies those last-bit
-  differences over its thousand steps (max |difference| ~4e-3 measured here
-  between 1 and 2 threads for 500 x 100), so a set generated on the training
-  machine is the one the weights belong to;
+  (N, d, method, alpha, seed) and the saved set is as good as the one built
+  here (max |cos| within :data:`RECIPE_QUALITY_SLACK`): the optimiser
+  amplifies those last-bit differences over its thousand steps, so a set
+  generated on the training machine is the one the weights belong to;
 * raises :class:`EBVFileError` otherwise (another file, seed, method...),
   saying what differs and by how much;
 * for a set too large to store, requires the fingerprint to match exactly.
+
+Saved EBVs are adopted only when they pass :func:`~.validation.check_ebvs`
+(finite, unit rows, no two coinciding): zeroed, rescaled or duplicated rows
+are refused whatever the checkpoint records.
+
+Scoring is bounded: embeddings are normalised by :func:`bounded_normalize`,
+whose gradient stays below ~1 / :data:`NORM_EPS` (zero at a zero
+embedding), and tau is at least :data:`MIN_TAU`, so logits stay within
+1 / tau and gradients finite in float32, float16 and bfloat16.
 """
 import hashlib
 import math
@@ -24,12 +33,14 @@ from typing import Optional
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .bounds import max_abs_cos
 from .cache import cached_generate
-from .storage import EBVFileError, load_ebvs
+from .errors import EBVFileError
+from .storage import load_ebvs
 from .structured import KerdockEBVs, is_structured_file, load_kerdock
+from .validation import EXACT_PAIR_WORK, check_ebvs
 
 #: Above this many elements (128 MiB of float32) the EBVs are not saved in
 #: checkpoints; only their fingerprint is, and loading checks it.
@@ -40,9 +51,50 @@ MAX_CHECKPOINTED_ELEMENTS = 1 << 25
 #: difference, while two different sets differ by ~1 / sqrt(d) >= 0.01 (for
 #: d <= 10^4) somewhere.
 NOISE_TOLERANCE = 1e-5
+#: A checkpoint's set generated from the same arguments is adopted only
+#: when its max |cos| is at most this factor times that of the set built
+#: here (two runs of the optimiser on different machines land within 1%).
+RECIPE_QUALITY_SLACK = 1.05
 #: The generation arguments and their defaults; an ``ebv_file`` excludes
 #: the others.
 GENERATION_DEFAULTS = dict(method='auto', alpha=None, seed=0)
+#: Embedding norm below which scores fade smoothly to zero (see
+#: :func:`bounded_normalize`): the cosine of an embedding of norm r is
+#: scaled by r^2 / (r^2 + NORM_EPS^2), 1 - 1e-6 at r = 1.
+NORM_EPS = 1e-3
+#: Smallest temperature: logits are at most 1 / tau in magnitude.
+MIN_TAU = 1e-3
+
+
+def check_tau(tau: float) -> float:
+    """``tau`` as a float; ValueError unless finite and >= :data:`MIN_TAU`."""
+    if (isinstance(tau, bool) or not isinstance(tau, (int, float))
+            or not math.isfinite(tau) or tau < MIN_TAU):
+        raise ValueError(
+            f'tau must be a finite number >= {MIN_TAU:g} (logits are cos / '
+            f'tau), got {tau!r}; the paper uses tau = 0.07.')
+    return float(tau)
+
+
+def bounded_normalize(x: Tensor, dim: int = -1,
+                      eps: float = NORM_EPS) -> Tensor:
+    """``x / |x|`` along ``dim``, fading smoothly to zero for ``|x| << eps``.
+
+    Computes ``x |x| / (|x|^2 + eps^2)``: equal to ``x / |x|`` up to a
+    factor ``1 - eps^2 / |x|^2`` for long vectors, zero with a zero
+    gradient at ``x = 0``, and with a Jacobian of norm at most
+    ``0.65 / eps`` everywhere (``F.normalize``'s reaches 1e12 at zero).
+
+    Args:
+        x: Embeddings, any float dtype (computed as given).
+        dim: The channel dimension.
+        eps: The norm below which the result fades to zero.
+
+    Returns:
+        A tensor of ``x``'s shape with rows of norm < 1.
+    """
+    norm = torch.linalg.vector_norm(x, dim=dim, keepdim=True)
+    return x * (norm / (norm * norm + eps * eps))
 
 
 def ebv_fingerprint(ebvs: Tensor) -> Tensor:
@@ -152,11 +204,9 @@ class EBVClassifier(nn.Module):
                  alpha: Optional[float] = None,
                  seed: int = 0) -> None:
         super().__init__()
-        if tau <= 0:
-            raise ValueError(f'tau must be positive, got {tau}.')
         self.num_vectors = num_vectors
         self.dim = dim
-        self.tau = tau
+        self.tau = check_tau(tau)
         self.generated = ebv_file is None
         self.kerdock = structured_ebvs(num_vectors, dim, ebv_file, method)
         if self.kerdock is not None:  # signs only, fast transforms
@@ -229,7 +279,7 @@ class EBVClassifier(nn.Module):
                 f'Expected {self.dim} embedding channels at dim '
                 f'{channel_dim}, got shape {tuple(embeddings.shape)}.')
         with torch.autocast(embeddings.device.type, enabled=False):
-            x = F.normalize(embeddings.float(), dim=channel_dim)
+            x = bounded_normalize(embeddings.float(), dim=channel_dim)
             x = x.movedim(channel_dim, -1)
             if self.kerdock is not None:
                 logits = self.kerdock(x / self.tau)  # scale the small side
@@ -254,6 +304,10 @@ class EBVClassifier(nn.Module):
         saved = saved.detach().to('cpu', torch.float32)
         what = (f'the ones in use ({self.source}; {self.num_vectors} x '
                 f'{self.dim})')
+        if saved.shape == own.shape:
+            check_ebvs(saved, 'The checkpoint\'s EBVs',
+                       'The checkpoint is damaged or was altered: load '
+                       'another checkpoint of the run, or retrain.')
         if saved.shape != own.shape:
             raise EBVFileError(
                 f'The checkpoint was trained with other EBVs than {what}: it '
@@ -283,11 +337,28 @@ class EBVClassifier(nn.Module):
                 f'{NOISE_TOLERANCE:g}), and {why}. Configure the ebv_file '
                 f'(or method, alpha and seed) the weights were trained '
                 f'with.')
+        if diff > NOISE_TOLERANCE:
+            self._check_recipe_quality(saved, own)
         with torch.no_grad():
             self.ebvs.copy_(saved)
         if diff > 0:
             self.source = (f'the checkpoint, max |difference| {diff:.2g} '
                            f'from those {self.source}')
+
+    def _check_recipe_quality(self, saved: Tensor, own: Tensor) -> None:
+        """Refuse a same-recipe set clearly worse than the one built here
+        (checked where every pair can be scanned cheaply)."""
+        num, dim = own.shape
+        if num < 2 or num * num * dim > EXACT_PAIR_WORK:
+            return
+        saved_mu, own_mu = max_abs_cos(saved), max_abs_cos(own)
+        if saved_mu > own_mu * RECIPE_QUALITY_SLACK + 1e-6:
+            raise EBVFileError(
+                f'The checkpoint\'s EBVs claim the generation arguments of '
+                f'the ones in use ({self.source}) but are not such a set: '
+                f'max |cos| {saved_mu:.4g} against {own_mu:.4g} here. The '
+                f'checkpoint is damaged or was altered: load another '
+                f'checkpoint of the run, or retrain.')
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata,
                               strict, missing_keys, unexpected_keys,

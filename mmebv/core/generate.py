@@ -44,6 +44,7 @@ from .optimize import (deepen_holes, minimize_coherence,
                        minimize_coherence_lbfgs)
 from .paper import PAPER_ALPHA, PAPER_TOLERANCE, paper_ebvs
 from .structured import check_kerdock_size
+from .validation import COINCIDENT_COS, POOR_COS, check_ebvs
 
 #: Changes whenever the bytes ``generate_ebvs`` returns for some arguments
 #: change (on-disk caches of generated sets key on it).
@@ -129,6 +130,30 @@ def check_size(num_vectors: int, dim: int) -> None:
                              f'{value!r}.')
 
 
+def check_separable(num_vectors: int, dim: int) -> None:
+    """Raise ValueError when any N unit vectors in R^d have two coinciding
+    (|cos| = 1: N >= 2 in one dimension), so no EBV set exists."""
+    if num_vectors > 1 and lower_bound(num_vectors, dim) >= COINCIDENT_COS:
+        raise ValueError(
+            f'{num_vectors} classes cannot have distinct EBVs in {dim} '
+            f'dimension(s): any {num_vectors} unit vectors there include two '
+            f'with |cos| = 1. Use dim >= 2.')
+
+
+def _check_result(ebvs: Tensor, mu: float) -> Tensor:
+    """Validate a generated set whose max |cos| is ``mu``; warn when it is
+    poor (some classes within acos(POOR_COS) of each other)."""
+    check_ebvs(ebvs, 'The generated EBVs', 'This is a bug of mmebv; please '
+               'report it with the arguments used.')
+    if mu >= POOR_COS:
+        warnings.warn(
+            f'The {ebvs.shape[0]} EBVs in {ebvs.shape[1]} dimensions have max '
+            f'|cos| {mu:.4g}: some classes are within '
+            f'{math.degrees(math.acos(min(mu, 1.0))):.1f} degrees of each '
+            f'other and hard to tell apart. Use a larger dim.')
+    return ebvs
+
+
 def check_alpha(alpha: Optional[float], num_vectors: int, dim: int) -> None:
     """Raise ValueError if ``alpha`` is not a reachable max |cos| target."""
     if alpha is None:
@@ -169,6 +194,15 @@ def _exact(num_vectors: int, dim: int,
     if dim == 2:
         return planar_lines(num_vectors)
     return None
+
+
+def _exact_coherence(num_vectors: int, dim: int) -> float:
+    """Max |cos| of the construction :func:`_exact` returns."""
+    if num_vectors <= dim:
+        return 0.0
+    if num_vectors == dim + 1:
+        return 1.0 / dim
+    return math.cos(math.pi / num_vectors)
 
 
 def _constructions(num_vectors: int, dim: int) -> list:
@@ -244,10 +278,17 @@ def generate_ebvs(num_vectors: int,
             optimiser compete with the constructions.
         progress: Show a tqdm progress bar.
 
-    If the target is not reached in the budget, the best set found is
-    returned with a warning.
+    Returns:
+        The (N, d) float32 set on CPU. If the target is not reached in the
+        budget, the best set found, with a warning; a set with max |cos| >=
+        :data:`~.validation.POOR_COS` also warns.
+
+    Raises:
+        ValueError: bad sizes, method or alpha (below the lower bound), or
+            N >= 2 vectors in one dimension (classes would coincide).
     """
     check_size(num_vectors, dim)
+    check_separable(num_vectors, dim)
     check_alpha(alpha, num_vectors, dim)
     if method not in METHODS:
         raise ValueError(f'method must be one of {METHODS}, got {method!r}.')
@@ -257,18 +298,18 @@ def generate_ebvs(num_vectors: int,
         check_kerdock_size(num_vectors, dim)
         ebvs, mu = kerdock_vectors(num_vectors, dim)
         _warn_if_missed(mu, alpha)
-        return ebvs
+        return _check_result(ebvs, mu)
     if method == 'paper':
         target = PAPER_ALPHA if alpha is None else alpha
         check_alpha(target, num_vectors, dim)
         ebvs = paper_ebvs(num_vectors, dim, target, generator, device,
-                          time_limit, max_steps, progress).cpu()
-        if num_vectors > 1:
-            _warn_if_missed(max_abs_cos(ebvs), target + PAPER_TOLERANCE)
-        return ebvs.contiguous()
+                          time_limit, max_steps, progress).cpu().contiguous()
+        mu = max_abs_cos(ebvs) if num_vectors > 1 else 0.0
+        _warn_if_missed(mu, target + PAPER_TOLERANCE)
+        return _check_result(ebvs, mu)
     exact = _exact(num_vectors, dim, generator)
     if exact is not None:
-        return exact
+        return _check_result(exact, _exact_coherence(num_vectors, dim))
     search = _Search.create(num_vectors, dim, alpha, max_steps, time_limit,
                             progress)
     # (max |cos| over all pairs, vectors)
@@ -293,7 +334,7 @@ def generate_ebvs(num_vectors: int,
                                           device)))
     mu, best = min(candidates, key=lambda candidate: candidate[0])
     _warn_if_missed(mu, alpha)
-    return best.cpu().contiguous()
+    return _check_result(best.cpu().contiguous(), mu)
 
 
 @dataclass
@@ -417,6 +458,21 @@ def extend_ebvs(ebvs: Tensor,
     :data:`SEED_P_START` on, which keeps them in their holes; small problems
     get restarts as in :func:`generate_ebvs`. While N <= d and the old rows
     are orthonormal the new rows are an exact orthonormal completion.
+
+    Args:
+        ebvs: The (N0, d) set to extend; must pass
+            :func:`~.validation.check_ebvs`.
+        num_vectors: N >= N0, the number of rows wanted.
+        alpha, seed, device, time_limit, max_steps, progress: As for
+            :func:`generate_ebvs`; ``time_limit`` bounds the placement of
+            the new rows as well as the optimiser.
+
+    Returns:
+        The (N, d) float32 set on CPU, rows ``[:N0]`` equal to ``ebvs``.
+
+    Raises:
+        ValueError: bad sizes or alpha; :class:`~.errors.InvalidEBVError`
+            when ``ebvs`` is not a valid set.
     """
     if ebvs.dim() != 2:
         raise ValueError(f'Expected an (N, d) tensor, got shape '
@@ -426,7 +482,9 @@ def extend_ebvs(ebvs: Tensor,
     if num_vectors < old_n:
         raise ValueError(f'Cannot extend {old_n} EBVs to fewer '
                          f'({num_vectors}); pass num_vectors >= {old_n}.')
+    check_separable(num_vectors, dim)
     check_alpha(alpha, num_vectors, dim)
+    check_ebvs(ebvs, 'The EBVs to extend', 'Extend a valid set.')
     ebvs = ebvs.detach().to('cpu', torch.float32)
     if num_vectors == old_n:
         return ebvs.clone()
@@ -434,23 +492,24 @@ def extend_ebvs(ebvs: Tensor,
     extra = num_vectors - old_n
     if num_vectors <= dim and max_abs_cos(ebvs) <= TARGET_SLACK:
         completion = _orthogonal_completion(ebvs, extra, generator)
-        return torch.cat([ebvs, completion])
+        return _check_result(torch.cat([ebvs, completion]), 0.0)
     search = _Search.create(num_vectors, dim, alpha, max_steps, time_limit,
                             progress)
     device = torch.device(device)
     restarts = max(1, default_restarts(num_vectors, dim) //
                    EXTENSION_RESTART_DIVISOR)
     mu, best = _best_of_restarts(
-        lambda: _placed_rows(ebvs.to(device), extra, generator), old_n,
-        restarts, search, structured=True)
+        lambda: _placed_rows(ebvs.to(device), extra, generator, search),
+        old_n, restarts, search, structured=True)
     best = best.cpu()
     best[:old_n] = ebvs
-    _warn_if_missed(max(mu, max_abs_cos(ebvs) if old_n > 1 else 0.0), alpha)
-    return best.contiguous()
+    mu = max(mu, max_abs_cos(ebvs) if old_n > 1 else 0.0)
+    _warn_if_missed(mu, alpha)
+    return _check_result(best.contiguous(), mu)
 
 
-def _placed_rows(rows: Tensor, extra: int,
-                 generator: torch.Generator) -> Tensor:
+def _placed_rows(rows: Tensor, extra: int, generator: torch.Generator,
+                 search: _Search) -> Tensor:
     """``rows`` followed by ``extra`` unit rows, each placed in a hole of
     the rows before it.
 
@@ -458,7 +517,8 @@ def _placed_rows(rows: Tensor, extra: int,
     the smallest max |cos| to the rows before are moved into holes
     (:func:`.optimize.deepen_holes`) and the deepest is kept. Batch and
     hole counts scale with :data:`PLACEMENT_WORK` and :data:`HOLE_WORK`; at
-    their minimum of one, with no holes deepened, the rows are random.
+    their minimum of one, with no holes deepened, the rows are random, as
+    are the rows placed once ``search`` is out of time.
     """
     old_n, dim = rows.shape
     num = old_n + extra
@@ -468,6 +528,8 @@ def _placed_rows(rows: Tensor, extra: int,
     x = torch.empty(num, dim, dtype=rows.dtype, device=rows.device)
     x[:old_n] = rows
     for row in range(old_n, num):
+        if search.out_of_time():
+            count, holes = 1, 0
         candidates = torch.nn.functional.normalize(
             torch.randn(count, dim, generator=generator).to(x.device), dim=1)
         if row and count > 1:

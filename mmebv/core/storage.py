@@ -1,4 +1,8 @@
-"""Reading and writing EBV sets as ``.safetensors`` files (no pickle)."""
+"""Reading and writing EBV sets as ``.safetensors`` files (no pickle).
+
+Both directions apply the rule of :func:`~.validation.check_ebvs`: an
+invalid set is never written, and never read back.
+"""
 import os
 from typing import Dict, Optional, Tuple
 
@@ -10,36 +14,53 @@ from torch import Tensor
 
 from mmebv.fileio import atomic_file
 from mmebv.version import __version__
+from .errors import EBVFileError
+from .validation import NORM_TOLERANCE, check_ebvs  # noqa: F401
 
 #: Version of the file layout (key ``ebvs`` plus the metadata below).
 FORMAT_VERSION = '1'
 TENSOR_KEY = 'ebvs'
 #: Key of the sign patterns of a structured (Kerdock) file, read as dense.
 STRUCTURED_KEY = 'kerdock_signs'
-#: Largest allowed deviation of a row norm from 1.
-NORM_TOLERANCE = 1e-4
-
-
-class EBVFileError(ValueError):
-    """An EBV file is missing, unreadable or does not match what is needed."""
+#: Suffixes of pickle files (such as the authors' ``eq_{d}_{N}.pkl``).
+PICKLE_SUFFIXES = ('.pkl', '.pickle', '.pt', '.pth')
 
 
 def make_command(num_vectors: object, dim: object, out: str) -> str:
-    """The command line that writes a matching EBV file."""
+    """The command line that writes a matching EBV file at ``out`` (a
+    ``.safetensors`` path next to it when ``out`` is not one)."""
+    stem, suffix = os.path.splitext(out)
+    if suffix != '.safetensors':
+        out = stem + '.safetensors'
     return (f'python tools/generate_ebvs.py --num-classes {num_vectors} '
             f'--dim {dim} --out {out}')
+
+
+def pickle_hint(path: str) -> str:
+    """How to turn a pickled EBV tensor into an EBV file."""
+    return (f'{path!r} is a pickle (such as the authors\' eq_{{d}}_{{N}}.pkl)'
+            f', not an EBV file. Convert it once with: python tools/'
+            f'model_converters/ebv_pickle_to_safetensors.py {path} '
+            f'{os.path.splitext(path)[0]}.safetensors, and use that file')
 
 
 def save_ebvs(path: str, ebvs: Tensor,
               metadata: Optional[Dict[str, object]] = None) -> None:
     """Write ``ebvs`` (N, d) atomically to ``path`` with string metadata.
 
-    ``metadata`` may add e.g. method, seed, max_abs_cos and bound; the shape,
-    mmebv version and format version are always recorded.
+    Args:
+        path: The ``.safetensors`` file to write (folders are created).
+        ebvs: The EBVs, rows = classes.
+        metadata: Extra string metadata, e.g. method, seed, max_abs_cos and
+            bound; the shape, mmebv version and format version are always
+            recorded.
+
+    Raises:
+        InvalidEBVError: ``ebvs`` breaks :func:`~.validation.check_ebvs`.
+        OSError: ``path`` cannot be written (the message names it).
     """
-    if ebvs.dim() != 2:
-        raise ValueError(f'Expected an (N, d) tensor, got shape '
-                         f'{tuple(ebvs.shape)}.')
+    check_ebvs(ebvs, f'EBVs to be written to {path!r}',
+               'Nothing was written; pass a valid set.')
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
     meta.update(num_vectors=str(ebvs.shape[0]), dim=str(ebvs.shape[1]),
                 mmebv_version=__version__, format_version=FORMAT_VERSION)
@@ -51,16 +72,30 @@ def save_ebvs(path: str, ebvs: Tensor,
 def load_ebvs(path: str,
               num_vectors: Optional[int] = None,
               dim: Optional[int] = None) -> Tuple[Tensor, Dict[str, str]]:
-    """Read and validate an EBV file; return ``(ebvs, metadata)``.
+    """Read and validate an EBV file.
 
     A structured (Kerdock) file is returned in its dense view.
-    Raises :class:`EBVFileError` saying what is wrong and how to make a
-    matching file when the file is missing, unreadable, holds no float32
-    (N, d) tensor under ``ebvs``, its metadata disagrees with the tensor, its
-    rows are not unit-norm, or its shape differs from the expected
-    ``num_vectors`` / ``dim``.
+
+    Args:
+        path: A file written by :func:`save_ebvs` (or ``--method kerdock``).
+        num_vectors: The number of rows needed (None: any).
+        dim: The dimension needed (None: any).
+
+    Returns:
+        ``(ebvs, metadata)``: the float32 (N, d) tensor and the file's
+        string metadata.
+
+    Raises:
+        EBVFileError: the file is missing, unreadable, a pickle, holds no
+            float32 (N, d) tensor under ``ebvs``, its metadata disagrees
+            with the tensor, or its shape differs from ``num_vectors`` /
+            ``dim``; :class:`InvalidEBVError` (a subclass) when the set
+            breaks :func:`~.validation.check_ebvs`. The message says how to
+            make a matching file.
     """
     fix = make_command(num_vectors or 'N', dim or 'D', path)
+    if os.path.splitext(path)[1].lower() in PICKLE_SUFFIXES:
+        raise EBVFileError(pickle_hint(path) + '.')
     if not os.path.isfile(path):
         raise EBVFileError(f'EBV file {path!r} does not exist. Create it '
                            f'with: {fix}')
@@ -92,15 +127,6 @@ def load_ebvs(path: str,
                 f'{path!r} is inconsistent: metadata {key}={metadata[key]} '
                 f'but the tensor is {found_n} x {found_d}. The file is '
                 f'damaged; regenerate it with: {fix}')
-    norms = torch.cat([block.double().norm(dim=1)
-                       for block in ebvs.split(4096)])
-    if not torch.isfinite(norms).all() or bool(
-            ((norms - 1).abs() > NORM_TOLERANCE).any()):
-        worst = float((norms - 1).abs().nan_to_num(float('inf')).max())
-        raise EBVFileError(
-            f'{path!r}: rows are not unit-norm (largest deviation {worst:.3g}'
-            f' > {NORM_TOLERANCE}). The file is damaged or not an EBV file; '
-            f'regenerate it with: {fix}')
     for name, expected, found in (('num_vectors', num_vectors, found_n),
                                   ('dim', dim, found_d)):
         if expected is not None and expected != found:
@@ -110,4 +136,7 @@ def load_ebvs(path: str,
                 f'one with: ' + make_command(num_vectors or found_n,
                                              dim or found_d,
                                              'FILE.safetensors'))
+    check_ebvs(ebvs, f'EBV file {path!r}',
+               f'The file is damaged or not an EBV file; regenerate it with: '
+               f'{fix}')
     return ebvs, metadata

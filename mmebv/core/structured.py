@@ -34,7 +34,8 @@ from mmebv.version import __version__
 from .constructions import (kerdock_capacity, kerdock_order,
                             kerdock_quadratic_forms, kerdock_vectors,
                             sylvester_hadamard)
-from .storage import FORMAT_VERSION, STRUCTURED_KEY, EBVFileError
+from .errors import EBVFileError
+from .storage import FORMAT_VERSION, STRUCTURED_KEY
 #: Value of the ``form`` metadata of a structured file.
 STRUCTURED_FORM = 'kerdock'
 

@@ -21,10 +21,11 @@ from mmebv.analysis import layerwise_cka, select_layers
 from mmebv.analysis.models import (build_loader, build_model, load_config,
                                    tensor_forward)
 from mmebv.analysis.reports import write_cka_outputs
+from mmebv.cli import ArgumentParser, UserInputError, run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Linear CKA between model layers (heatmaps + numbers).')
     parser.add_argument('config', help='config of model A')
     parser.add_argument('checkpoint', help='checkpoint of model A')
@@ -58,7 +59,8 @@ def main(argv=None) -> None:
     labels = args.labels or [
         os.path.splitext(os.path.basename(c))[0] for c, _ in specs]
     if len(labels) != len(specs):
-        sys.exit(f'--labels needs {len(specs)} names, got {len(labels)}.')
+        raise UserInputError(f'--labels needs {len(specs)} names, got '
+                             f'{len(labels)}')
     if len(set(labels)) < len(labels):
         labels = [f'{label} ({tag})' for label, tag in zip(labels, 'AB')]
     models, cfgs = [], []
@@ -81,4 +83,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

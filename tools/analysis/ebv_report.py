@@ -8,14 +8,16 @@ the bound allows marked, to --out (default: next to FILE, ``.png``).
 """
 import argparse
 import os
+import sys
 
 from mmebv.analysis.io import atomic_write_json
 from mmebv.analysis.reports import write_angle_report
+from mmebv.cli import ArgumentParser, UserInputError, run_tool
 from mmebv.core import coherence_report, load_ebvs
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='EBV coherence report and pairwise-angle histogram.')
     parser.add_argument('files', nargs='+', metavar='FILE',
                         help='one or two .safetensors EBV files')
@@ -30,10 +32,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     if len(args.files) > 2:
-        raise SystemExit(f'Give one or two files, got {len(args.files)}.')
+        raise UserInputError(f'give one or two files, got {len(args.files)}')
     ebv_sets = []
     for path in args.files:
         ebvs, _ = load_ebvs(path)
+        if ebvs.shape[0] < 2:
+            raise UserInputError(f'{path!r} holds {ebvs.shape[0]} EBV(s); '
+                                 f'angles need at least 2')
         print(f'== {path}\n{coherence_report(ebvs)}')
         ebv_sets.append((os.path.basename(path), ebvs))
     out = args.out or os.path.splitext(args.files[0])[0] + '_angles.png'
@@ -48,4 +53,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))
