@@ -8,11 +8,14 @@ registered as lazy import locations of the upstream registries, exactly as the
 upstream packages register their own modules, and are imported on the first
 registry look-up. A missing codebase is skipped; its mmebv package then says
 what to install when imported.
+
+The EBV engine, :mod:`mmebv.core`, needs only PyTorch, NumPy and safetensors:
+without mmengine installed, ``import mmebv.core`` (and
+``tools/generate_ebvs.py``) work, and nothing is registered.
 """
 import importlib
 import importlib.util
 
-from .engine import allow_mmengine_checkpoint_types
 from .version import __version__
 
 #: upstream codebase -> the mmebv package registering into its registries
@@ -46,7 +49,13 @@ def register_all_modules() -> None:
             _register_lazily(codebase, package)
 
 
-allow_mmengine_checkpoint_types()
-register_all_modules()
+try:
+    import mmengine  # noqa: F401
+except ImportError:  # the EBV engine alone: nothing to register into
+    mmengine = None
+if mmengine is not None:
+    from .engine import allow_mmengine_checkpoint_types
+    allow_mmengine_checkpoint_types()
+    register_all_modules()
 
 __all__ = ['__version__', 'register_all_modules', 'CODEBASE_PACKAGES']
