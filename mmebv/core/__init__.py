@@ -3,7 +3,9 @@
 Pure PyTorch; nothing here imports OpenMMLab.
 """
 from .bounds import CoherenceReport, coherence_report, lower_bound
-from .classifier import EBVClassifier, ebv_fingerprint
+from .classifier import EBVClassifier
+from .scoring import bounded_normalize
+from .trust import ebv_fingerprint
 from .generate import extend_ebvs, generate_ebvs
 from .predictor import EBVHeadMixin, EBVPredictor
 from .errors import EBVFileError, InvalidEBVError
@@ -13,6 +15,6 @@ from .validation import check_ebvs
 __all__ = [
     'CoherenceReport', 'coherence_report', 'lower_bound', 'EBVClassifier',
     'ebv_fingerprint', 'extend_ebvs', 'generate_ebvs', 'EBVFileError',
-    'InvalidEBVError', 'check_ebvs',
+    'InvalidEBVError', 'check_ebvs', 'bounded_normalize',
     'load_ebvs', 'save_ebvs', 'EBVHeadMixin', 'EBVPredictor'
 ]

@@ -1,4 +1,5 @@
 """EBVClsHead: forward, losses, predictions, optimisation, checkpoints."""
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -7,7 +8,7 @@ from mmpretrain.models import ClsDataPreprocessor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-import mmebv.core.classifier as classifier_module
+import mmebv.core.trust as trust_module
 from mmebv.cls import EBVClsHead
 from mmebv.core import EBVFileError
 from cls_helpers import write_ebv_file
@@ -112,6 +113,7 @@ def test_soft_labels_and_label_smoothing(ebv_dir, augment, smooth):
     preprocessor = ClsDataPreprocessor(
         num_classes=N, batch_augments=dict(augments=[augment]))
     torch.manual_seed(1)
+    np.random.seed(1)  # Mixup / CutMix draw their ratio with NumPy
     data = preprocessor(
         dict(inputs=[torch.randint(0, 255, (3, 16, 16), dtype=torch.uint8)
                      for _ in range(4)],
@@ -162,7 +164,7 @@ def test_checkpoint_with_other_ebvs_is_refused(head, ebv_dir):
 
 def test_fingerprint_only_checkpoint_is_verified(ebv_dir, monkeypatch):
     """Above the size limit only the fingerprint is saved, and checked."""
-    monkeypatch.setattr(classifier_module, 'MAX_CHECKPOINTED_ELEMENTS', 10)
+    monkeypatch.setattr(trust_module, 'MAX_CHECKPOINTED_ELEMENTS', 10)
     head = EBVClsHead(num_classes=N, in_channels=C, ebv_dim=D,
                       ebv_file=write_ebv_file(ebv_dir, N, D))
     state = head.state_dict()

@@ -86,10 +86,10 @@ def test_metadata_disagrees(tmp_path, ebvs):
 def test_not_unit_norm(tmp_path, ebvs):
     path = str(tmp_path / 'n.safetensors')
     save_file({'ebvs': ebvs * 1.01}, path)
-    with pytest.raises(EBVFileError, match='not unit-norm'):
+    with pytest.raises(EBVFileError, match='must have norm 1'):
         load_ebvs(path)
     save_file({'ebvs': ebvs * float('nan')}, path)
-    with pytest.raises(EBVFileError, match='not unit-norm'):
+    with pytest.raises(EBVFileError, match='not finite'):
         load_ebvs(path)
 
 

@@ -12,10 +12,10 @@ from mmebv.core import (EBVFileError, InvalidEBVError, check_ebvs,
                         extend_ebvs, generate_ebvs, load_ebvs, save_ebvs)
 from mmebv.core import cache as cache_module
 from mmebv.core import validation
-from mmebv.core.classifier import (MIN_TAU, NORM_EPS, EBVClassifier,
-                                   bounded_normalize)
+from mmebv.core.classifier import EBVClassifier
+from mmebv.core.scoring import MIN_TAU, NORM_EPS, bounded_normalize
 
-N, D = 9, 4  # an optimiser-made set: no exact construction
+N, D = 6, 5  # the regular simplex: generated at once, 1/5 apart
 
 
 @pytest.fixture(autouse=True)
