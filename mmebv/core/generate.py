@@ -43,6 +43,7 @@ from .descent import descend
 from .optimize import (deepen_holes, minimize_coherence,
                        minimize_coherence_lbfgs)
 from .paper import PAPER_ALPHA, PAPER_TOLERANCE, paper_ebvs
+from . import tuning
 from .structured import check_kerdock_size
 from .validation import COINCIDENT_COS, POOR_COS, check_ebvs
 
@@ -50,46 +51,14 @@ from .validation import COINCIDENT_COS, POOR_COS, check_ebvs
 #: change (on-disk caches of generated sets key on it).
 GENERATOR_VERSION = '2026-11-29.6'
 METHODS = ('auto', 'paper', 'kerdock')
-#: Optimiser budget of a default run, in units of N^2 d (a dense pass costs
-#: about 1.7 N^2 d multiply-adds, see :func:`.optimize.pass_block_rows`):
-#: N = 3000, d = 1000 gets 300 passes, 106-111 s of one AMD EPYC core.
-DEFAULT_WORK = 2.7e12
-#: Pass budget bounds when neither ``max_steps`` nor the work budget decides.
-MIN_STEPS, MAX_STEPS = 100, 1000
-#: With a default budget of fewer passes than this the optimiser cannot beat
-#: a Kerdock set from a random start, and is not run.
-MIN_USEFUL_STEPS = 100
-#: Small problems get RESTART_WORK / (N^2 d) restarts (at most
-#: MAX_RESTARTS); up to N^2 d = LBFGS_WORK they run the float64 L-BFGS
-#: optimiser (it holds the N x N Gram matrix and its graph).
-RESTART_WORK, MAX_RESTARTS, LBFGS_WORK = 1e6, 32, 1e6
-#: Below this N^2 d the optimiser runs on one thread (overhead dominates).
-SINGLE_THREAD_WORK = 1e7
 #: Slack when comparing a max |cos| with a target (float32 rounding).
 TARGET_SLACK = 1e-6
-#: Extension: random candidates scored for each new row (about
-#: PLACEMENT_WORK / (extra rows x N x d) of them, at most MAX_PLACEMENTS);
-#: the best of them (about HOLE_WORK / (extra rows x N x d) of them, at most
-#: MAX_HOLES) are moved into holes of the rows before (:func:`deepen_holes`)
-#: and the deepest is kept (500 -> 550 rows in R^100: 16 per row; the
-#: whole extension takes 13 s of one core).
-PLACEMENT_WORK, MAX_PLACEMENTS = 1e10, 4096
-HOLE_WORK, MAX_HOLES = 5e7, 16
-#: The first optimiser start is the largest Paley ETF that fits (zero-padded,
-#: the other rows random) when it holds at least SEED_FRACTION of the N rows
-#: and spans SEED_FRACTION of the d dimensions; it starts at p = SEED_P_START,
-#: which keeps its structure (N = 1000, d = 500: 0.032 from the 998-vector
-#: ETF in R^499, 0.034 from random).
-SEED_FRACTION, SEED_P_START = 0.9, 32.0
-#: Extension restarts start from placed rows, so need fewer: this divides
-#: :func:`default_restarts`.
-EXTENSION_RESTART_DIVISOR = 4
 
 
 def default_steps(num_vectors: int, dim: int) -> int:
     """Deterministic pass budget of the optimiser for an N x d problem."""
-    work = DEFAULT_WORK / (num_vectors * num_vectors * dim)
-    return int(min(MAX_STEPS, max(MIN_STEPS, work)))
+    work = tuning.DEFAULT_WORK / (num_vectors * num_vectors * dim)
+    return int(min(tuning.MAX_STEPS, max(tuning.MIN_STEPS, work)))
 
 
 def optimiser_competes(num_vectors: int, dim: int,
@@ -100,14 +69,15 @@ def optimiser_competes(num_vectors: int, dim: int,
     """
     if max_steps is not None:
         return max_steps > 0
-    return DEFAULT_WORK / (num_vectors * num_vectors * dim) >= MIN_USEFUL_STEPS
+    work = tuning.DEFAULT_WORK / (num_vectors * num_vectors * dim)
+    return work >= tuning.MIN_USEFUL_STEPS
 
 
 @contextlib.contextmanager
 def _threads_for(work: float):
     """One intra-op thread for tiny problems, where threads only add cost."""
     previous = torch.get_num_threads()
-    if work < SINGLE_THREAD_WORK:
+    if work < tuning.SINGLE_THREAD_WORK:
         torch.set_num_threads(1)
     try:
         yield
@@ -117,7 +87,7 @@ def _threads_for(work: float):
 
 def default_restarts(num_vectors: int, dim: int) -> int:
     """Optimiser restarts: many for small problems (many local minima)."""
-    return int(min(MAX_RESTARTS, max(1, RESTART_WORK / (
+    return int(min(tuning.MAX_RESTARTS, max(1, tuning.RESTART_WORK / (
         num_vectors * num_vectors * dim))))
 
 
@@ -237,7 +207,7 @@ def _one_dimension_up(num_vectors: int, dim: int) -> list:
         found.append((up * (q + 1),
                       lambda n: projective_plane_lines(n, up)[0]))
     return [build(size) for size, build in found
-            if size * size * up <= LBFGS_WORK]
+            if size * size * up <= tuning.LBFGS_WORK]
 
 
 def _warn_if_missed(mu: float, alpha: Optional[float]) -> None:
@@ -314,7 +284,7 @@ def generate_ebvs(num_vectors: int,
                             progress)
     # (max |cos| over all pairs, vectors)
     candidates = _constructions(num_vectors, dim)
-    if num_vectors * num_vectors * dim <= LBFGS_WORK:
+    if num_vectors * num_vectors * dim <= tuning.LBFGS_WORK:
         # its own generator: the optimiser's starts stay those of `seed`
         directions = torch.Generator().manual_seed(seed)
         candidates += [descend(up, num_vectors, directions)
@@ -373,12 +343,13 @@ def _paley_seed(num_vectors: int, dim: int, generator: torch.Generator,
                 device: torch.device) -> Optional[Tensor]:
     """The largest Paley ETF that fits in (N, d), zero-padded to d, then
     random unit rows; None unless it holds SEED_FRACTION of the rows and
-    spans SEED_FRACTION of the dimensions (the optimiser barely moves the
-    frame's rows into zero-padded dimensions: (171, 128) from the
+    spans SEED_FRACTION of the dimensions (:mod:`.tuning`; the optimiser
+    barely moves the frame's rows into zero-padded dimensions: (171, 128)
+    from the
     170-vector frame in R^85 stayed at 0.077, 0.047 from random starts)."""
     q = largest_paley_order(num_vectors, dim)
-    if (q is None or q + 1 < SEED_FRACTION * num_vectors
-            or (q + 1) // 2 < SEED_FRACTION * dim):
+    if (q is None or q + 1 < tuning.SEED_FRACTION * num_vectors
+            or (q + 1) // 2 < tuning.SEED_FRACTION * dim):
         return None
     etf, _ = paley_etf(q + 1, (q + 1) // 2)
     seed = torch.nn.functional.normalize(
@@ -396,21 +367,23 @@ def _best_of_restarts(start: Callable[[], Tensor], num_fixed: int,
 
     The first start is ``seed`` when given, the others come from
     ``start()``; the seed, and every start when ``structured``, is
-    optimised from :data:`SEED_P_START` on (keeping its structure). Problems
-    with N^2 d <= :data:`LBFGS_WORK` use :func:`minimize_coherence_lbfgs`,
-    larger ones :func:`minimize_coherence`. Returns ``(max_abs_cos,
-    vectors)`` of the best run (max over the free pairs); stops early at the
-    target or the deadline.
+    optimised from :data:`.tuning.SEED_P_START` on (keeping its
+    structure). Problems with N^2 d <= :data:`.tuning.LBFGS_WORK` use
+    :func:`minimize_coherence_lbfgs`, larger ones
+    :func:`minimize_coherence`. Returns ``(max_abs_cos, vectors)`` of the
+    best run (max over the free pairs); stops early at the target or the
+    deadline.
     """
     best_mu, best = math.inf, None
     for index in range(restarts):
         seeded = index == 0 and seed is not None
         x = seed if seeded else start()
-        extra = dict(p_start=SEED_P_START) if seeded or structured else {}
+        extra = (dict(p_start=tuning.SEED_P_START)
+                 if seeded or structured else {})
         num, dim = x.shape
         work = num * num * dim
         with _threads_for(work):
-            if work <= LBFGS_WORK:
+            if work <= tuning.LBFGS_WORK:
                 found, mu = minimize_coherence_lbfgs(
                     x, num_fixed, target=search.target,
                     max_steps=search.steps, **extra)
@@ -455,9 +428,10 @@ def extend_ebvs(ebvs: Tensor,
     The old rows are kept bit-identical; only the new rows move. Each
     restart places them one by one in holes of the rows before
     (:func:`_placed_rows`), then optimises them against all rows from
-    :data:`SEED_P_START` on, which keeps them in their holes; small problems
-    get restarts as in :func:`generate_ebvs`. While N <= d and the old rows
-    are orthonormal the new rows are an exact orthonormal completion.
+    :data:`.tuning.SEED_P_START` on, which keeps them in their holes;
+    small problems get restarts as in :func:`generate_ebvs`. While N <= d
+    and the old rows are orthonormal the new rows are an exact orthonormal
+    completion.
 
     Args:
         ebvs: The (N0, d) set to extend; must pass
@@ -497,7 +471,7 @@ def extend_ebvs(ebvs: Tensor,
                             progress)
     device = torch.device(device)
     restarts = max(1, default_restarts(num_vectors, dim) //
-                   EXTENSION_RESTART_DIVISOR)
+                   tuning.EXTENSION_RESTART_DIVISOR)
     mu, best = _best_of_restarts(
         lambda: _placed_rows(ebvs.to(device), extra, generator, search),
         old_n, restarts, search, structured=True)
@@ -516,15 +490,17 @@ def _placed_rows(rows: Tensor, extra: int, generator: torch.Generator,
     For each new row a batch of random unit vectors is drawn, the ones with
     the smallest max |cos| to the rows before are moved into holes
     (:func:`.optimize.deepen_holes`) and the deepest is kept. Batch and
-    hole counts scale with :data:`PLACEMENT_WORK` and :data:`HOLE_WORK`; at
-    their minimum of one, with no holes deepened, the rows are random, as
-    are the rows placed once ``search`` is out of time.
+    hole counts scale with :data:`.tuning.PLACEMENT_WORK` and
+    :data:`.tuning.HOLE_WORK`; at their minimum of one, with no holes
+    deepened, the rows are random, as are the rows placed once ``search``
+    is out of time.
     """
     old_n, dim = rows.shape
     num = old_n + extra
     per_row = extra * num * dim
-    count = int(min(MAX_PLACEMENTS, max(1, PLACEMENT_WORK / per_row)))
-    holes = int(min(MAX_HOLES, count, HOLE_WORK / per_row))
+    count = int(min(tuning.MAX_PLACEMENTS,
+                    max(1, tuning.PLACEMENT_WORK / per_row)))
+    holes = int(min(tuning.MAX_HOLES, count, tuning.HOLE_WORK / per_row))
     x = torch.empty(num, dim, dtype=rows.dtype, device=rows.device)
     x[:old_n] = rows
     for row in range(old_n, num):

@@ -19,7 +19,6 @@ arguments. Loading one
 * for a set too large to store, requires the fingerprint to match exactly.
 """
 import hashlib
-import math
 from typing import Optional
 
 import torch
@@ -49,8 +48,8 @@ DAMAGED_FIX = ('The checkpoint is damaged or was altered: load another '
 
 def ebv_fingerprint(ebvs: Tensor) -> Tensor:
     """SHA-256 of the float32 bytes of ``ebvs``, as a uint8 tensor of 32."""
-    data = ebvs.detach().to('cpu', torch.float32).contiguous().numpy().tobytes()
-    digest = hashlib.sha256(data).digest()
+    data = ebvs.detach().to('cpu', torch.float32).contiguous().numpy()
+    digest = hashlib.sha256(data.tobytes()).digest()
     return torch.tensor(list(digest), dtype=torch.uint8)
 
 

@@ -1,0 +1,40 @@
+"""The tuned constants of EBV generation (:mod:`.generate`), in one place.
+
+Each value trades search time for quality; the measurements behind them, with
+the commands that produced them, are on the generation benchmark page
+(``benchmarks/ebv_generation.py``). Work is counted in units of N^2 d: a
+dense optimiser pass over N vectors in d dimensions costs about 1.7 N^2 d
+multiply-adds (:func:`.optimize.pass_block_rows`).
+"""
+
+#: Optimiser budget of a default run, in units of N^2 d, so that every
+#: default run costs about the same: N = 3000, d = 1000 gets 300 passes.
+DEFAULT_WORK = 2.7e12
+#: Pass budget bounds when neither ``max_steps`` nor the work budget decides.
+MIN_STEPS, MAX_STEPS = 100, 1000
+#: With a default budget of fewer passes than this the optimiser cannot beat
+#: a Kerdock set from a random start, and is not run.
+MIN_USEFUL_STEPS = 100
+#: Small problems get RESTART_WORK / (N^2 d) restarts (at most
+#: MAX_RESTARTS); up to N^2 d = LBFGS_WORK they run the float64 L-BFGS
+#: optimiser (it holds the N x N Gram matrix and its graph).
+RESTART_WORK, MAX_RESTARTS, LBFGS_WORK = 1e6, 32, 1e6
+#: Below this N^2 d the optimiser runs on one thread (overhead dominates).
+SINGLE_THREAD_WORK = 1e7
+#: Extension: random candidates scored for each new row (about
+#: PLACEMENT_WORK / (extra rows x N x d) of them, at most MAX_PLACEMENTS);
+#: the best of them (about HOLE_WORK / (extra rows x N x d) of them, at most
+#: MAX_HOLES) are moved into holes of the rows before
+#: (:func:`.optimize.deepen_holes`) and the deepest is kept (500 -> 550 rows
+#: in R^100: 16 per row).
+PLACEMENT_WORK, MAX_PLACEMENTS = 1e10, 4096
+HOLE_WORK, MAX_HOLES = 5e7, 16
+#: The first optimiser start is the largest Paley ETF that fits (zero-padded,
+#: the other rows random) when it holds at least SEED_FRACTION of the N rows
+#: and spans SEED_FRACTION of the d dimensions; it starts at p = SEED_P_START,
+#: which keeps its structure (N = 1000, d = 500: 0.032 from the 998-vector
+#: ETF in R^499, 0.034 from random).
+SEED_FRACTION, SEED_P_START = 0.9, 32.0
+#: Extension restarts start from placed rows, so need fewer: this divides
+#: :func:`.generate.default_restarts`.
+EXTENSION_RESTART_DIVISOR = 4
