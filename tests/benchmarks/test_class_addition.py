@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests_conftest import checkout_env
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -17,7 +19,8 @@ def test_quick_class_addition_end_to_end(tmp_path):
     work_dir, report = tmp_path / 'work', tmp_path / 'report' / 'ca.md'
     cmd = [sys.executable, 'benchmarks/class_addition.py', '--quick',
            '--work-dir', str(work_dir), '--report', str(report)]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
+                          env=checkout_env())
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     results = sorted(work_dir.glob('*/*/seed0/result.json'))
     assert [p.relative_to(work_dir).parts[:2] for p in results] == [
@@ -41,10 +44,11 @@ def test_quick_class_addition_end_to_end(tmp_path):
     assert text.count('| EBV | new-only |') == 2  # both tasks
     assert text.count('| FC | replay |') == 2
     assert (report.parent / 'class_addition.png').stat().st_size > 10_000
-    rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
+                           env=checkout_env())
     assert rerun.returncode == 0
     assert ' seed 0: ' not in rerun.stdout  # every cell was reused
     other = subprocess.run(cmd + ['--replay', '0.1'], cwd=REPO,
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, env=checkout_env())
     assert other.returncode != 0  # cells of another replay set: refused
     assert 'use another --work-dir' in other.stderr

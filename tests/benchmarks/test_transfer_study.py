@@ -10,6 +10,8 @@ import sys
 import pytest
 from PIL import Image
 
+from tests_conftest import checkout_env
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, 'benchmarks'))
@@ -21,7 +23,7 @@ def _run(work_dir, *extra):
     return subprocess.run(
         [sys.executable, 'benchmarks/transfer_study.py', '--quick',
          '--work-dir', str(work_dir), *extra],
-        cwd=REPO, capture_output=True, text=True)
+        cwd=REPO, capture_output=True, text=True, env=checkout_env())
 
 
 def test_parse_args_presets_and_errors():

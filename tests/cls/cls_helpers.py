@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from mmebv.core import save_ebvs
+from tests_conftest import checkout_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,7 +86,7 @@ def run_tool(*args) -> str:
     """Run a repository script with this Python; its stdout + stderr."""
     result = subprocess.run(
         [sys.executable, *map(str, args)], cwd=ROOT, capture_output=True,
-        text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        text=True, env=checkout_env(ROOT))
     assert result.returncode == 0, (result.stdout[-3000:] +
                                     result.stderr[-3000:])
     return result.stdout + result.stderr

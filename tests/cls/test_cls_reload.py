@@ -5,7 +5,6 @@ a process with one thread and loaded by one with two (what
 ``tools/dist_train.sh`` then ``python tools/test.py`` do). The two processes
 use separate EBV caches, so each really generates its set.
 """
-import os
 import subprocess
 import sys
 import textwrap
@@ -14,6 +13,7 @@ import pytest
 import torch
 
 from mmebv.cls import EBVClsHead
+from tests_conftest import checkout_env
 
 SCRIPT = textwrap.dedent('''
     import sys
@@ -46,8 +46,7 @@ def test_checkpoint_loads_with_another_thread_count(tmp_path, n, d):
     ckpt = tmp_path / 'head.pth'
     outputs = []
     for threads, mode in ((1, 'save'), (2, 'load')):
-        env = dict(os.environ,
-                   MMEBV_CACHE=str(tmp_path / f'cache{threads}'))
+        env = checkout_env(MMEBV_CACHE=str(tmp_path / f'cache{threads}'))
         result = subprocess.run(
             [sys.executable, str(script), str(threads), mode, str(ckpt),
              str(n), str(d)], capture_output=True, text=True, env=env,

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from mmebv.core import load_ebvs
+from tests_conftest import checkout_env
 
 # each call starts a Python process importing torch: seconds apiece
 pytestmark = pytest.mark.slow
@@ -17,7 +18,7 @@ TOOL = os.path.join(ROOT, 'tools', 'generate_ebvs.py')
 
 
 def run(*args):
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    env = checkout_env(ROOT, OMP_NUM_THREADS='1')
     return subprocess.run([sys.executable, TOOL, '--no-progress', *args],
                           capture_output=True, text=True, cwd=ROOT, env=env,
                           timeout=300)
@@ -112,3 +113,56 @@ def test_not_an_ebv_file(tmp_path):
     result = run('--extend', str(junk), '--num-classes', '12', '--out',
                  str(tmp_path / 'y.safetensors'))
     assert result.returncode == 2 and 'not a readable' in result.stderr
+
+
+def one_line_error(result, *fragments):
+    """Exit code 2 and a single ``error:`` line naming ``fragments``."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'error:' in lines[0], result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], result.stderr
+
+
+def test_check_refuses_invalid_sets(tmp_path):
+    """Two equal rows used to pass --check with exit 0 and max |cos| 1."""
+    from safetensors.torch import save_file
+    ebvs = torch.nn.functional.normalize(torch.randn(6, 4), dim=1)
+    ebvs[3] = ebvs[1]
+    path = tmp_path / 'dup.safetensors'
+    save_file({'ebvs': ebvs}, str(path))
+    one_line_error(run('--check', str(path)), 'rows 1 and 3 coincide')
+    single = tmp_path / 'one.safetensors'
+    save_file({'ebvs': ebvs[:1].contiguous()}, str(single))
+    one_line_error(run('--check', str(single)), 'at least 2')
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--num-classes', '5', '--dim', '1'], 'dim >= 2'),
+    (['--num-classes', '100', '--dim', '10', '--method', 'paper'],
+     '--method paper needs --alpha'),
+    (['--num-classes', '99999999', '--dim', '99999999'], 'GiB of memory'),
+])
+def test_impossible_requests_are_one_line_errors(tmp_path, args, message):
+    out = tmp_path / 'x.safetensors'
+    one_line_error(run(*args, '--out', str(out)), message)
+    assert not out.exists()
+
+
+def test_an_unwritable_output_names_the_path_given(tmp_path):
+    """No file can be created in /proc/self, even by root."""
+    out = '/proc/self/x.safetensors'
+    result = run('--num-classes', '10', '--dim', '5', '--out', out)
+    one_line_error(result, out)
+    assert '.tmp-' not in result.stderr
+
+
+def test_extension_honours_the_time_limit(tmp_path):
+    base = str(tmp_path / 'base.safetensors')
+    assert run('--num-classes', '500', '--dim', '100', '--time-limit', '2',
+               '--out', base).returncode == 0
+    result = run('--extend', base, '--num-classes', '550', '--time-limit',
+                 '2', '--out', str(tmp_path / 'grown.safetensors'))
+    assert result.returncode == 0, result.stderr
+    seconds = float(result.stdout.split('generated in ')[1].split()[0])
+    assert seconds < 2 + 6  # placement alone took 13 s before

@@ -15,6 +15,7 @@ from mmebv.core.constructions import sylvester_hadamard
 from mmebv.core.structured import (KerdockEBVs, hadamard_transform,
                                    is_structured_file, load_kerdock,
                                    save_kerdock)
+from tests_conftest import checkout_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -171,7 +172,7 @@ def test_storage_errors(tmp_path):
 @pytest.mark.slow
 def test_cli_writes_and_checks_the_structured_form(tmp_path):
     tool = os.path.join(ROOT, 'tools', 'generate_ebvs.py')
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    env = checkout_env(ROOT, OMP_NUM_THREADS='1')
 
     def run(*args):
         return subprocess.run([sys.executable, tool, '--no-progress', *args],

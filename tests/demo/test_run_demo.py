@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from mmebv.analysis.logs import read_scalars, scalar_curve
+from tests_conftest import checkout_env
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -19,7 +20,7 @@ def _run_demo(work_dir, *extra):
     return subprocess.run(
         [sys.executable, 'tools/run_demo.py', '--work-dir', str(work_dir),
          *SMALLEST, *extra],
-        cwd=REPO, capture_output=True, text=True)
+        cwd=REPO, capture_output=True, text=True, env=checkout_env())
 
 
 @pytest.mark.slow

@@ -1,5 +1,4 @@
 """Shared pieces of the dense (mmdet/mmseg) and tools tests."""
-import os
 import subprocess
 import sys
 import textwrap
@@ -8,6 +7,8 @@ from typing import Dict, List, Optional
 
 import pytest
 import torch
+
+from tests_conftest import checkout_env
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / 'configs'
@@ -61,10 +62,8 @@ def backbone_state(path: Path) -> Dict[str, torch.Tensor]:
 def run(cmd: List[str], env: Optional[dict] = None, timeout: int = 900,
         check: bool = True) -> subprocess.CompletedProcess:
     """Run ``cmd`` in the repository; fail with its output when ``check``."""
-    python_path = os.pathsep.join(
-        p for p in (str(REPO), os.environ.get('PYTHONPATH')) if p)
-    full_env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-                    PYTHONPATH=python_path, **(env or {}))
+    full_env = checkout_env(REPO, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
+                            **(env or {}))
     proc = subprocess.run(cmd, cwd=str(REPO), env=full_env, timeout=timeout,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests_conftest import checkout_env
+
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / 'README.md').read_text()
 CONFIG_DIRS = ['configs', 'configs/ebv_pretrain', 'configs/ebv_pretrain/eval256',
@@ -124,8 +126,10 @@ def test_quick_start_runs_in_a_fresh_clone(tmp_path):
     clone = fresh_clone(tmp_path / 'clone')
     assert not (clone / 'work_dirs').exists()
     bin_dir = os.path.dirname(sys.executable)
-    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ['PATH'],
-               PYTHON=sys.executable, MMEBV_CACHE=str(tmp_path / 'cache'))
+    env = checkout_env(clone,
+                       PATH=bin_dir + os.pathsep + os.environ['PATH'],
+                       PYTHON=sys.executable,
+                       MMEBV_CACHE=str(tmp_path / 'cache'))
     for command in quick_start_commands(README):
         env['PORT'] = str(free_port())
         result = subprocess.run(runnable(command, clone), cwd=clone, env=env,

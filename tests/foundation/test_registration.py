@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mmebv.utils import CODEBASE_REQUIREMENTS
+from tests_conftest import checkout_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,7 +49,7 @@ def test_user_config_outside_repo_builds_mmebv_module(codebase, tmp_path):
     config.write_text(textwrap.dedent(USER_CONFIGS[codebase]))
     result = subprocess.run(
         [sys.executable, '-c', BUILD, str(config)], cwd=tmp_path,
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300, env=checkout_env())
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split()[-1].startswith('EBV')
 
@@ -56,7 +57,7 @@ def test_user_config_outside_repo_builds_mmebv_module(codebase, tmp_path):
 def run_python(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
                           cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env=checkout_env())
 
 
 def test_import_is_lazy_about_upstream_models(tmp_path):

@@ -11,6 +11,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 import mmebv  # noqa: F401  (installs the allow-list)
+from tests_conftest import checkout_env
 
 
 class ToyDataset(Dataset):
@@ -95,6 +96,6 @@ def test_checkpoint_loads_in_a_fresh_process(tmp_path):
             'ckpt = torch.load(sys.argv[1]); print(sorted(ckpt))')
     result = subprocess.run(
         [sys.executable, '-c', code, str(tmp_path / 'epoch_1.pth')],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300, env=checkout_env())
     assert result.returncode == 0, result.stderr[-2000:]
     assert 'message_hub' in result.stdout

@@ -1,5 +1,4 @@
 """mmebv.engine.dist: the CPU (gloo) distributed set-up used by the tools."""
-import os
 import subprocess
 import sys
 
@@ -11,6 +10,7 @@ from mmengine.config import Config
 from mmebv.engine.dist import setup_cpu_distributed
 
 from dense_helpers import REPO
+from tests_conftest import checkout_env
 
 needs_cpu_only = pytest.mark.skipif(torch.cuda.is_available(),
                                     reason='the CPU path is for no-CUDA runs')
@@ -74,11 +74,9 @@ os._exit(0)
 
 @needs_cpu_only
 def test_gloo_group_and_cpu_wrapper():
-    env = dict(os.environ, RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
-               MASTER_ADDR='127.0.0.1', MASTER_PORT='0',
-               TORCHELASTIC_USE_AGENT_STORE='False',
-               PYTHONPATH=os.pathsep.join(
-                   p for p in (str(REPO), os.environ.get('PYTHONPATH')) if p))
+    env = checkout_env(REPO, RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+                       MASTER_ADDR='127.0.0.1', MASTER_PORT='0',
+                       TORCHELASTIC_USE_AGENT_STORE='False')
     done = subprocess.run([sys.executable, '-c', GLOO_RANK], cwd=REPO,
                           env=env, capture_output=True, text=True,
                           timeout=300)

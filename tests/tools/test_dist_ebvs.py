@@ -7,7 +7,6 @@ build an EBV classifier and wrap it as mmengine's Runner does
 on torch 2.13).
 """
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,8 @@ import textwrap
 
 import pytest
 import torch
+
+from tests_conftest import checkout_env
 
 WORKER = textwrap.dedent('''
     import json, os
@@ -64,10 +65,10 @@ def test_ranks_hold_rank_zeros_ebvs(tmp_path):
     port = str(free_port())
     procs = []
     for rank in range(2):
-        env = dict(os.environ, RANK=str(rank), WORLD_SIZE='2',
-                   MASTER_ADDR='127.0.0.1', MASTER_PORT=port,
-                   MMEBV_CACHE=str(tmp_path / f'cache{rank}'),
-                   OMP_NUM_THREADS='1')
+        env = checkout_env(RANK=str(rank), WORLD_SIZE='2',
+                           MASTER_ADDR='127.0.0.1', MASTER_PORT=port,
+                           MMEBV_CACHE=str(tmp_path / f'cache{rank}'),
+                           OMP_NUM_THREADS='1')
         procs.append(subprocess.Popen(
             [sys.executable, str(script)], env=env, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True))

@@ -1,6 +1,5 @@
 """tools/dist_train.sh and tools/dist_test.sh on CPU (gloo): 2 processes on
 one node, and 2 nodes simulated on loopback; mim train/test."""
-import os
 import socket
 import subprocess
 from pathlib import Path
@@ -9,6 +8,7 @@ import pytest
 
 from dense_helpers import (PYTHON, REPO, run, tiny_mask_rcnn_config,
                            tiny_seg_config)
+from tests_conftest import checkout_env
 
 pytestmark = pytest.mark.slow
 
@@ -46,10 +46,8 @@ def test_dist_train_and_test_two_processes(tmp_path, seg_config):
 
 
 def test_dist_train_two_nodes_on_loopback(tmp_path, seg_config):
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join(
-                   p for p in (str(REPO), os.environ.get('PYTHONPATH')) if p),
-               **dist_env(NNODES='2', MASTER_ADDR='127.0.0.1'))
+    env = checkout_env(REPO, OMP_NUM_THREADS='1',
+                       **dist_env(NNODES='2', MASTER_ADDR='127.0.0.1'))
     procs = []
     for node_rank in (0, 1):
         log = open(tmp_path / f'node{node_rank}.log', 'w')
