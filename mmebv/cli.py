@@ -78,9 +78,10 @@ def input_errors(what: str, path: str) -> Iterator[None]:
     """Report a failure of the block, which reads the input ``path`` (a
     config, say), as a bad input: one line naming it.
 
-    OS and memory errors and errors already meant for users pass unchanged;
-    any other exception becomes a :class:`UserInputError` saying ``what``
-    ``path`` could not be read and why.
+    Errors already meant for users, memory errors and OS errors about
+    ``path`` itself pass unchanged; any other exception (an OS error about
+    a file ``path`` refers to included) becomes a :class:`UserInputError`
+    saying ``what`` ``path`` could not be read and why.
 
     Args:
         what: What the input is, e.g. ``'config'``.
@@ -91,6 +92,11 @@ def input_errors(what: str, path: str) -> Iterator[None]:
     """
     try:
         yield
+    except OSError as err:
+        if err.filename is None or err.filename == path:
+            raise
+        raise UserInputError(f'cannot read the {what} {path!r}: '
+                             f'{describe(err)}') from err
     except user_error_types():
         raise
     except Exception as err:  # noqa: BLE001 (reading runs the user's file)

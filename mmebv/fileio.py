@@ -6,10 +6,14 @@ give under the process umask (0644 / 0755 under umask 022), not the private
 rename makes it visible.
 """
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from typing import Iterator
+
+#: Name prefix of the temporary files and folders written here.
+TEMPORARY_PREFIX = '.tmp-'
 
 
 def current_umask() -> int:
@@ -48,14 +52,30 @@ def _fsync_tree(root: str) -> None:
         _fsync_path(folder)
 
 
+def make_folder(folder: str, path: str) -> None:
+    """``os.makedirs(folder)`` for the output ``path``; an error names
+    ``path`` (a file in the way is said in words)."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as err:
+        raise NotADirectoryError(
+            errno.ENOTDIR, 'a part of the path is a file, not a folder',
+            path) from err
+    except OSError as err:
+        raise type(err)(err.errno, err.strerror, path) from err
+
+
 @contextlib.contextmanager
 def naming(path: str) -> Iterator[None]:
-    """Report an OS error of the block as one about ``path`` (the output
-    the user asked for), not about a hidden temporary file."""
+    """Report an OS error of the block about a hidden temporary file as one
+    about ``path`` (the output the user asked for); errors about other files
+    pass unchanged."""
     try:
         yield
     except OSError as err:
-        if err.errno is None or err.filename == path:
+        hidden = err.filename is None or os.path.basename(
+            str(err.filename)).startswith(TEMPORARY_PREFIX)
+        if err.errno is None or not hidden:
             raise
         raise type(err)(err.errno, err.strerror, path) from err
 
@@ -65,9 +85,9 @@ def atomic_file(path: str, suffix: str = '') -> Iterator[str]:
     """Yield a temporary path next to ``path``; it replaces ``path`` when the
     block succeeds and is removed when it raises."""
     directory = os.path.dirname(os.path.abspath(path))
+    make_folder(directory, path)
     with naming(path):
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-',
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=TEMPORARY_PREFIX,
                                    suffix=suffix)
     os.close(fd)
     try:
@@ -91,9 +111,9 @@ def staged_directory(root: str) -> Iterator[str]:
         raise FileExistsError(
             f'{root!r} is not empty; give a new or empty directory.')
     parent = os.path.dirname(os.path.abspath(root))
+    make_folder(parent, root)
     with naming(root):
-        os.makedirs(parent, exist_ok=True)
-        staging = tempfile.mkdtemp(dir=parent, prefix='.tmp-')
+        staging = tempfile.mkdtemp(dir=parent, prefix=TEMPORARY_PREFIX)
     try:
         yield staging
         os.chmod(staging, 0o777 & ~current_umask())

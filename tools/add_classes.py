@@ -1,6 +1,7 @@
 """Add classes to a trained classifier, segmentor or Mask R-CNN.
 
     python tools/add_classes.py CONFIG CHECKPOINT --num-new M --work-dir DIR
+        [--overwrite]
 
 writes ``DIR/config.py`` (every classifier grown from N to N + M classes;
 EBV heads read an extended EBV file written next to it, ``load_from`` is the
@@ -11,8 +12,15 @@ background last). EBV heads gain no trainable parameter; upstream (FC)
 layers gain rows initialised as upstream initialises them. Set the datasets'
 class names in DIR/config.py, then fine-tune it with tools/train.py.
 
+The outputs appear together once complete, never half-written. A DIR
+holding earlier outputs (config.py, checkpoint.pth, grown EBV files; the
+inputs too, when they have those names) is refused unless ``--overwrite``
+is given; then the new outputs replace them only once complete.
+
 Exit codes: 0 done, 2 bad arguments or input (config, checkpoint, a model
-with no classifier the tool knows, EBVs that cannot grow as asked).
+with no classifier the tool knows, EBVs that cannot grow as asked, more new
+classes than memory holds, DIR holding earlier outputs, DIR not writable),
+reported in one line.
 """
 import argparse
 import os
@@ -21,8 +29,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import mmebv  # noqa: E402,F401 (registers the EBV heads)
-from mmebv.core import EBVFileError  # noqa: E402
-from mmebv.engine.add_classes import AddClassesError, add_classes  # noqa
+from mmebv.cli import run_tool  # noqa: E402
+from mmebv.engine.add_classes import add_classes  # noqa: E402
 
 
 def positive_int(text: str) -> int:
@@ -65,18 +73,17 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'generator gets)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the new rows (EBVs and FC init)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace earlier outputs in the work dir (once '
+                        'the new ones are complete)')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        summary = add_classes(args.config, args.checkpoint, args.num_new,
-                              args.work_dir, max_cos=args.max_cos,
-                              seed=args.seed)
-    except (AddClassesError, EBVFileError) as err:
-        print(f'add_classes: error: {err}', file=sys.stderr)
-        return 2
+    summary = add_classes(args.config, args.checkpoint, args.num_new,
+                          args.work_dir, max_cos=args.max_cos,
+                          seed=args.seed, overwrite=args.overwrite)
     for path, head in summary['heads'].items():
         line = f'{path} ({head["type"]}): {head["old"]} -> {head["new"]} ' \
                'classes'
@@ -90,4 +97,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

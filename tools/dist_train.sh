@@ -10,6 +10,10 @@ if [[ $# -lt 2 ]]; then
 fi
 CONFIG=$1
 GPUS=$2
+if ! [[ $GPUS =~ ^[1-9][0-9]*$ ]]; then
+  echo "$(basename "$0"): error: GPUS must be a positive integer (processes on this node), got '$GPUS'" >&2
+  exit 2
+fi
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}

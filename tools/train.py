@@ -5,17 +5,23 @@
 
 The config's ``default_scope`` picks the codebase; mmengine's Runner does the
 rest. Without CUDA, ``--launcher pytorch`` runs on CPU over gloo.
+
+Exit codes: 0 done, 2 bad arguments or input (a missing or unreadable config,
+a missing ``--resume`` checkpoint), reported in one line.
 """
 import argparse
 import os
+import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 
 import mmebv  # noqa: F401  (registers the EBV modules)
+from mmebv.cli import UserInputError, input_errors, run_tool
 from mmebv.engine.runner import build_runner, load_config
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model.')
     parser.add_argument('config', help='config file')
     parser.add_argument('--work-dir', help='folder for logs and checkpoints')
@@ -36,21 +42,39 @@ def parse_args() -> argparse.Namespace:
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 
 def build_config(args: argparse.Namespace) -> Config:
-    """The config with the command line's overrides applied."""
-    cfg = load_config(args.config, args.launcher, args.cfg_options,
-                      args.work_dir)
+    """The config with the command line's overrides applied.
+
+    Args:
+        args: The parsed command line.
+
+    Returns:
+        The config to build the Runner from.
+
+    Raises:
+        UserInputError: The config cannot be read, ``--resume`` names a
+            missing file, or ``--auto-scale-lr`` lacks its base batch size.
+        OSError: The config file is missing or unreadable.
+    """
+    if args.resume not in (None, 'auto') and '://' not in args.resume \
+            and not osp.isfile(args.resume):
+        raise UserInputError(
+            f'--resume {args.resume!r} does not exist; pass a checkpoint '
+            f'file, or --resume alone for the latest in the work dir.')
+    with input_errors('config', args.config):
+        cfg = load_config(args.config, args.launcher, args.cfg_options,
+                          args.work_dir)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-            raise ValueError(
+            raise UserInputError(
                 '--auto-scale-lr needs auto_scale_lr.base_batch_size in the '
                 'config (the batch size its lr was set for).')
         cfg.auto_scale_lr.enable = True
@@ -61,11 +85,11 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv=None) -> None:
+    args = parse_args(argv)
     cfg = build_config(args)
     build_runner(cfg).train()
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -6,6 +6,10 @@ rebuilding, dtypes, storages and ``OrderedDict`` are resolved; any other
 pickled global (``argparse.Namespace``, numpy scalars, mmengine objects...)
 becomes an inert :class:`DroppedObject` that is never called, so no code from
 the file runs. ``save_atomic`` writes through a temporary file.
+
+A file that is not such a checkpoint (empty, damaged, a pickle of anything
+but tensors in dicts) raises :class:`CheckpointReadError`, a
+:class:`~mmebv.cli.UserInputError` the tools report in one line.
 """
 import io
 import pickle
@@ -15,7 +19,13 @@ from typing import Any, Dict, Tuple
 
 import torch
 
+from mmebv.cli import UserInputError
 from mmebv.fileio import atomic_file
+
+
+class CheckpointReadError(UserInputError):
+    """A file is not a checkpoint (or pickle of tensors) that can be read."""
+
 
 _TENSOR_REBUILDERS = ('_rebuild_tensor', '_rebuild_tensor_v2',
                       '_rebuild_tensor_v3', '_rebuild_parameter',
@@ -85,25 +95,62 @@ class _RestrictedPickleModule:
 
 
 def restricted_torch_load(path: str) -> Any:
-    """Load a ``torch.save`` file or a plain pickle onto the CPU, safely."""
+    """Load a ``torch.save`` file or a plain pickle onto the CPU, safely.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The unpickled object; untrusted objects in it are inert
+        :class:`DroppedObject` instances.
+
+    Raises:
+        OSError: ``path`` cannot be opened (missing, a folder, no access).
+        CheckpointReadError: ``path`` is empty or not a pickle torch reads.
+    """
     from torch.serialization import MAGIC_NUMBER
-    if not zipfile.is_zipfile(path):
-        with open(path, 'rb') as f:
-            first = _RestrictedUnpickler(f).load()
-        # torch's legacy format starts with its magic number; anything else
-        # is a plain pickle, already loaded.
-        if not (isinstance(first, int) and first == MAGIC_NUMBER):
-            return first
-    return torch.load(
-        path, map_location='cpu', weights_only=False,
-        pickle_module=_RestrictedPickleModule)
+    with open(path, 'rb') as f:  # OSError when missing or unreadable
+        if not f.read(1):
+            raise CheckpointReadError(
+                f'{path!r} is empty, not a checkpoint or pickle (an '
+                f'interrupted download or save?).')
+    try:
+        if not zipfile.is_zipfile(path):
+            with open(path, 'rb') as f:
+                first = _RestrictedUnpickler(f).load()
+            # torch's legacy format starts with its magic number; anything
+            # else is a plain pickle, already loaded.
+            if not (isinstance(first, int) and first == MAGIC_NUMBER):
+                return first
+        return torch.load(
+            path, map_location='cpu', weights_only=False,
+            pickle_module=_RestrictedPickleModule)
+    except (OSError, MemoryError):
+        raise
+    except Exception as err:  # noqa: BLE001 (damaged pickles raise any type)
+        reason = ' '.join(str(err).split())[:200].rstrip('.') or \
+            type(err).__name__
+        raise CheckpointReadError(
+            f'{path!r} is not a readable checkpoint or pickle '
+            f'({type(err).__name__}: {reason}).') from None
 
 
-def unwrap_state_dict(obj: Any) -> Tuple[Dict[str, torch.Tensor], list]:
+def unwrap_state_dict(obj: Any, source: str = 'The checkpoint'
+                      ) -> Tuple[Dict[str, torch.Tensor], list]:
     """The tensors of a checkpoint's state dict, and what was left out.
 
     Accepts a bare state dict or one wrapped in ``state_dict``/``model``/
     ``module``; strips DataParallel's ``module.`` prefixes.
+
+    Args:
+        obj: What :func:`restricted_torch_load` returned.
+        source: The checkpoint's name, for messages.
+
+    Returns:
+        ``(tensors by key, descriptions of the entries left out)``.
+
+    Raises:
+        CheckpointReadError: ``obj`` holds no state dict of tensors.
     """
     dropped = []
     for wrapper in ('state_dict', 'model', 'module'):
@@ -112,10 +159,14 @@ def unwrap_state_dict(obj: Any) -> Tuple[Dict[str, torch.Tensor], list]:
                        if key != wrapper]
             obj = obj[wrapper]
             break
+    if isinstance(obj, DroppedObject):
+        raise CheckpointReadError(
+            f'{source} holds a pickled {obj.source} object, not a state dict '
+            f'of tensors; refusing it (nothing from the file was run).')
     if not isinstance(obj, dict):
-        raise ValueError(
-            f'Expected a checkpoint holding a state dict, got '
-            f'{type(obj).__name__}.')
+        raise CheckpointReadError(
+            f'{source} holds a {type(obj).__name__}, not a state dict of '
+            f'tensors.')
     tensors = OrderedDict()
     for key, value in obj.items():
         name = key[len('module.'):] if key.startswith('module.') else key
@@ -124,7 +175,7 @@ def unwrap_state_dict(obj: Any) -> Tuple[Dict[str, torch.Tensor], list]:
         else:
             dropped.append(name)
     if not tensors:
-        raise ValueError('The checkpoint holds no tensors.')
+        raise CheckpointReadError(f'{source} holds no tensors.')
     return tensors, dropped
 
 

@@ -17,26 +17,40 @@ config. Upstream (FC) layers get new rows initialised as upstream
 initialises the layer (the grown model's own ``init_weights``), so the same
 surgery gives the FC baseline. Any other tensor whose shape would change is
 refused, as is a config with a ``num_classes`` the tool does not know.
+
+Outputs appear together when complete: into a new or empty work dir through
+a staging folder renamed into place, else each through a temporary file
+renamed once every output is written. A work dir holding earlier outputs
+(or the inputs under the output names) is refused unless ``overwrite``.
 """
+import contextlib
 import copy
+import fnmatch
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from torch import Tensor, nn
 
+from mmebv.cli import UserInputError, input_errors
 from mmebv.core import EBVClassifier, save_ebvs
 from mmebv.core.bounds import lower_bound, max_abs_cos
 from mmebv.core.grow import (EBVGrowthError, grow_ebvs, old_row_positions,
                              place_rows)
-from mmebv.fileio import atomic_file
+from mmebv.fileio import atomic_file, staged_directory
+from mmebv.engine.checkpoint_match import compare_keys, unreadable_reason
 
 #: Fixed output names, so that scripts can chain the tool.
 CONFIG_NAME, CHECKPOINT_NAME = 'config.py', 'checkpoint.pth'
+#: Names of the grown EBV files (``ebvs_<head path>.safetensors``).
+EBV_FILE_PATTERN = 'ebvs_*.safetensors'
+#: The tool holds about this many copies of the grown layers at once (the
+#: grown model, the grown state, the EBV generation's work).
+GROWN_COPIES = 4
 #: What the tool grows, for error messages.
 KNOWN = ('mmpretrain LinearClsHead and EBVClsHead, mmseg decode heads, mmdet '
          'RoI box heads and FCN mask heads, and their EBV twins')
@@ -44,7 +58,7 @@ KNOWN = ('mmpretrain LinearClsHead and EBVClsHead, mmseg decode heads, mmdet '
 EBV_GENERATION_KEYS = ('method', 'alpha', 'seed')
 
 
-class AddClassesError(ValueError):
+class AddClassesError(UserInputError):
     """The config, checkpoint or request cannot be grown; says why."""
 
 
@@ -190,17 +204,31 @@ def build_model(cfg: Config) -> nn.Module:
 
 def load_state(checkpoint: str) -> Tuple[Dict[str, Tensor], dict]:
     """The state dict and meta of an mmengine checkpoint (or a bare state
-    dict), loaded weights-only onto the CPU."""
+    dict), loaded weights-only onto the CPU.
+
+    Args:
+        checkpoint: The checkpoint file.
+
+    Returns:
+        ``(state dict, meta)``.
+
+    Raises:
+        AddClassesError: The file is missing, unreadable or holds no state
+            dict.
+    """
     if not osp.isfile(checkpoint):
         raise AddClassesError(f'Checkpoint {checkpoint!r} does not exist.')
     try:
         obj = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    except (OSError, MemoryError):
+        raise
     except Exception as err:  # noqa: BLE001 (unpickling raises many types)
         raise AddClassesError(
-            f'{checkpoint!r} is not a readable checkpoint: {err}') from None
+            f'{checkpoint!r} is not a readable checkpoint: '
+            f'{unreadable_reason(err)}.') from None
     if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
         return obj['state_dict'], dict(obj.get('meta') or {})
-    if isinstance(obj, dict) and all(
+    if isinstance(obj, dict) and obj and all(
             isinstance(v, Tensor) for v in obj.values()):
         return obj, {}
     raise AddClassesError(f'{checkpoint!r} holds no state dict.')
@@ -208,14 +236,33 @@ def load_state(checkpoint: str) -> Tuple[Dict[str, Tensor], dict]:
 
 def load_trained(model: nn.Module, state: Dict[str, Tensor],
                  config: str, checkpoint: str) -> None:
-    """Load ``state`` strictly, or say how checkpoint and config differ."""
+    """Load ``state`` strictly, or say how checkpoint and config differ.
+
+    Args:
+        model: The model built from ``config``.
+        state: The checkpoint's state dict.
+        config: The config's path, for messages.
+        checkpoint: The checkpoint's path, for messages.
+
+    Raises:
+        AddClassesError: Keys or shapes differ (named, grouped by top-level
+            module), or the model refuses the state.
+    """
+    hint = 'Pass the config the checkpoint was trained with.'
+    mismatch = compare_keys(model, state)
+    if mismatch:
+        raise AddClassesError(
+            f'The checkpoint {checkpoint!r} does not match the config '
+            f'{config!r}: {mismatch.describe()}. {hint}')
     try:
         model.load_state_dict(state, strict=True)
     except (RuntimeError, ValueError) as err:
+        reason = ' '.join(str(err).split())
+        if len(reason) > 300:
+            reason = reason[:300] + '...'
         raise AddClassesError(
             f'The checkpoint {checkpoint!r} does not match the config '
-            f'{config!r}: {err}\nPass the config the checkpoint was trained '
-            f'with.') from None
+            f'{config!r}: {reason} {hint}') from None
 
 
 def check_known(model_cfg: dict, classifiers: List[Classifier]) -> None:
@@ -333,18 +380,190 @@ def grow_state(old_state: Dict[str, Tensor], grown_model: nn.Module,
     return state
 
 
+def ebv_file_name(path: str) -> str:
+    """The grown EBV file's name for the classifier at ``path``."""
+    return EBV_FILE_PATTERN.replace('*', path)
+
+
+def check_work_dir(work_dir: str, config: str, checkpoint: str,
+                   overwrite: bool = False) -> None:
+    """Raise unless outputs can go into ``work_dir`` without replacing
+    anything, or ``overwrite`` allows replacing earlier outputs.
+
+    Args:
+        work_dir: The output folder (it may not exist yet).
+        config: The input config, named in the message if in the way.
+        checkpoint: The input checkpoint, likewise.
+        overwrite: Replace earlier outputs (and inputs under the output
+            names) once the new outputs are complete.
+
+    Raises:
+        AddClassesError: ``work_dir`` is (or is under) a file, or holds
+            ``config.py``, ``checkpoint.pth`` or grown EBV files and not
+            ``overwrite``.
+    """
+    existing = work_dir
+    while not osp.exists(existing) and osp.dirname(existing) != existing:
+        existing = osp.dirname(existing)
+    if osp.exists(existing) and not osp.isdir(existing):
+        where = 'is a file' if existing == work_dir else \
+            f'cannot be made: {existing!r} is a file'
+        raise AddClassesError(f'--work-dir {work_dir!r} {where}; give a '
+                              f'folder.')
+    if overwrite or not osp.isdir(work_dir):
+        return
+    taken = sorted(name for name in os.listdir(work_dir)
+                   if name in (CONFIG_NAME, CHECKPOINT_NAME)
+                   or fnmatch.fnmatch(name, EBV_FILE_PATTERN))
+    if not taken:
+        return
+    inputs = [what for what, path in (('config', config),
+                                      ('checkpoint', checkpoint))
+              if osp.isfile(path) and any(
+                  osp.samefile(path, osp.join(work_dir, name))
+                  for name in taken)]
+    held = f' (the input {" and ".join(inputs)})' if inputs else ''
+    raise AddClassesError(
+        f'--work-dir {work_dir!r} already holds {", ".join(taken)}{held}; '
+        f'the outputs would replace them. Choose a new --work-dir, or pass '
+        f'--overwrite to replace them once the new outputs are complete.')
+
+
+def grown_bytes(classifiers: List[Classifier], num_new: int) -> int:
+    """Bytes of the grown classifier layers and EBV sets.
+
+    Args:
+        classifiers: The classifiers to grow.
+        num_new: Classes added.
+
+    Returns:
+        The size of the grown tensors (Python int: no overflow).
+    """
+    total = 0
+    for c in classifiers:
+        for layer, layout in c.layers.items():
+            module = c.head.get_submodule(layer)
+            for param in (module.weight, getattr(module, 'bias', None)):
+                if param is None:
+                    continue
+                per_row = param[0].numel() * param.element_size()
+                total += (param.shape[0] + num_new * layout.rows_per_class) \
+                    * per_row
+        if c.ebv is not None:
+            total += (c.num_classes + num_new) * c.ebv.dim * 4
+    return total
+
+
+def available_memory() -> Optional[int]:
+    """Bytes of memory available to this process (Linux: MemAvailable),
+    else the physical memory, or None when unknown."""
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _gib(size: int) -> str:
+    return f'{size / 2**30:.3g} GiB'
+
+
+def check_memory(classifiers: List[Classifier], num_new: int,
+                 available: Optional[int] = None) -> None:
+    """Refuse a growth whose tensors cannot fit in memory, before any is
+    allocated.
+
+    Args:
+        classifiers: The classifiers to grow.
+        num_new: Classes added.
+        available: Bytes available (default: :func:`available_memory`).
+
+    Raises:
+        AddClassesError: The grown layers, in the copies the tool holds,
+            need more than ``available``; the message names ``num_new``.
+    """
+    available = available_memory() if available is None else available
+    if available is None:
+        return
+    need = GROWN_COPIES * grown_bytes(classifiers, num_new)
+    if need > available:
+        largest = max(c.num_classes for c in classifiers) + num_new
+        raise AddClassesError(
+            f'--num-new {num_new} is too large: up to {largest} classes need '
+            f'about {_gib(need)} of memory for the grown layers, and '
+            f'{_gib(available)} is available. Add fewer classes.')
+
+
+@contextlib.contextmanager
+def staged_outputs(work_dir: str,
+                   names: Sequence[str]) -> Iterator[Dict[str, str]]:
+    """Yield a path to write for each output name; the outputs appear in
+    ``work_dir`` under those names when the block succeeds, nothing when it
+    raises.
+
+    A new or empty ``work_dir`` is written as a staging folder renamed into
+    place; otherwise each output is a temporary file next to its final
+    name, renamed once the block has written them all.
+
+    Args:
+        work_dir: The output folder.
+        names: File names of the outputs.
+
+    Yields:
+        ``{name: path to write}``.
+    """
+    if not osp.isdir(work_dir) or not os.listdir(work_dir):
+        with staged_directory(work_dir) as staging:
+            yield {name: osp.join(staging, name) for name in names}
+        return
+    with contextlib.ExitStack() as stack:
+        yield {
+            name: stack.enter_context(
+                atomic_file(osp.join(work_dir, name),
+                            suffix=osp.splitext(name)[1]))
+            for name in names
+        }
+
+
 def add_classes(config: str,
                 checkpoint: str,
                 num_new: int,
                 work_dir: str,
                 max_cos: Optional[float] = None,
-                seed: int = 0) -> Dict[str, object]:
+                seed: int = 0,
+                overwrite: bool = False) -> Dict[str, object]:
     """Write ``work_dir/config.py`` and ``work_dir/checkpoint.pth``: the
     model of ``config`` and ``checkpoint`` with ``num_new`` more classes.
 
     New classes take the indices after the old ones (mmdet box heads: before
-    the background row, which stays last). Returns a summary (paths and,
-    per EBV head, the grown set's max |cos| and lower bound).
+    the background row, which stays last). Every output appears when all
+    are complete (see :func:`staged_outputs`); a failure leaves
+    ``work_dir`` as it was.
+
+    Args:
+        config: The config the checkpoint was trained with.
+        checkpoint: The trained checkpoint.
+        num_new: Classes to add (>= 1).
+        work_dir: The output folder.
+        max_cos: Required max |cos| of every grown EBV set (None: none).
+        seed: Seed of the new rows.
+        overwrite: Replace earlier outputs in ``work_dir`` (inputs among
+            them are read first and replaced only by complete outputs).
+
+    Returns:
+        A summary: output paths and, per head, old and new class counts and
+        for EBV heads the grown set's file, max |cos| and lower bound.
+
+    Raises:
+        AddClassesError: The input cannot be grown as asked, or
+            ``work_dir`` holds earlier outputs and not ``overwrite``.
+        OSError: An input cannot be read or an output written.
     """
     if isinstance(num_new, bool) or not isinstance(num_new, int) \
             or num_new < 1:
@@ -352,49 +571,59 @@ def add_classes(config: str,
                               f'number of classes to add), got {num_new!r}.')
     if not osp.isfile(config):
         raise AddClassesError(f'Config {config!r} does not exist.')
-    cfg = Config.fromfile(config)
-    model = build_model(cfg)
+    work_dir = osp.abspath(work_dir)
+    check_work_dir(work_dir, config, checkpoint, overwrite)
+    with input_errors('config', config):
+        cfg = Config.fromfile(config)
+        model = build_model(cfg)
     state, meta = load_state(checkpoint)
     load_trained(model, state, config, checkpoint)
     classifiers = find_classifiers(model)
     check_known(cfg.model, classifiers)
+    check_memory(classifiers, num_new)
 
-    work_dir = osp.abspath(work_dir)
-    os.makedirs(work_dir, exist_ok=True)
-    summary = dict(config=osp.join(work_dir, CONFIG_NAME),
-                   checkpoint=osp.join(work_dir, CHECKPOINT_NAME), heads={})
-    ebv_files = {}
-    for c in classifiers:
-        entry = dict(type=type(c.head).__name__, old=c.num_classes,
-                     new=c.num_classes + num_new)
-        if c.ebv is not None:
-            ebvs = grown_ebvs(c, num_new, max_cos, seed)
-            path = osp.join(work_dir, f'ebvs_{c.path}.safetensors')
-            mu, bound = max_abs_cos(ebvs), lower_bound(*ebvs.shape)
-            save_ebvs(path, ebvs, dict(
-                method='grown', grown_from=f'{checkpoint}:{c.path}',
-                old_rows=c.num_classes, max_abs_cos=mu, bound=bound))
-            ebv_files[c.path] = path
-            entry.update(ebv_file=path, ebv_dim=c.ebv.dim, max_abs_cos=mu,
-                         bound=bound)
-        summary['heads'][c.path] = entry
+    ebv_names = {c.path: ebv_file_name(c.path) for c in classifiers
+                 if c.ebv is not None}
+    final = {name: osp.join(work_dir, name)
+             for name in (CONFIG_NAME, CHECKPOINT_NAME, *ebv_names.values())}
+    summary = dict(config=final[CONFIG_NAME],
+                   checkpoint=final[CHECKPOINT_NAME], heads={})
+    grown = {c.path: grown_ebvs(c, num_new, max_cos, seed)
+             for c in classifiers if c.ebv is not None}
+    with staged_outputs(work_dir, list(final)) as staged:
+        for c in classifiers:
+            entry = dict(type=type(c.head).__name__, old=c.num_classes,
+                         new=c.num_classes + num_new)
+            if c.ebv is not None:
+                ebvs, name = grown[c.path], ebv_names[c.path]
+                mu, bound = max_abs_cos(ebvs), lower_bound(*ebvs.shape)
+                save_ebvs(staged[name], ebvs, dict(
+                    method='grown', grown_from=f'{checkpoint}:{c.path}',
+                    old_rows=c.num_classes, max_abs_cos=mu, bound=bound))
+                entry.update(ebv_file=final[name], ebv_dim=c.ebv.dim,
+                             max_abs_cos=mu, bound=bound)
+            summary['heads'][c.path] = entry
 
-    grown_cfg = grow_config(cfg, classifiers, num_new, ebv_files,
-                            summary['checkpoint'])
-    torch.manual_seed(seed)
-    grown_model = build_model(grown_cfg)
-    grown_model.init_weights()
-    grown_state = grow_state(state, grown_model, classifiers, num_new)
-    grown_model.load_state_dict(grown_state, strict=True)  # self-check
+        # Built from the staged EBV files; the written config names the
+        # final ones.
+        staged_files = {p: staged[n] for p, n in ebv_names.items()}
+        staged_cfg = grow_config(cfg, classifiers, num_new, staged_files,
+                                 summary['checkpoint'])
+        torch.manual_seed(seed)
+        grown_model = build_model(staged_cfg)
+        grown_model.init_weights()
+        grown_state = grow_state(state, grown_model, classifiers, num_new)
+        grown_model.load_state_dict(grown_state, strict=True)  # self-check
 
-    meta = dict(meta, add_classes=dict(
-        source_config=osp.abspath(config),
-        source_checkpoint=osp.abspath(checkpoint), num_new=num_new,
-        heads={p: dict(old=e['old'], new=e['new'])
-               for p, e in summary['heads'].items()}))
-    with atomic_file(summary['checkpoint'], suffix='.pth') as tmp, \
-            open(tmp, 'wb') as f:
-        torch.save(dict(meta=meta, state_dict=grown_state), f)
-    with atomic_file(summary['config'], suffix='.py') as tmp:
-        grown_cfg.dump(tmp)
+        meta = dict(meta, add_classes=dict(
+            source_config=osp.abspath(config),
+            source_checkpoint=osp.abspath(checkpoint), num_new=num_new,
+            heads={p: dict(old=e['old'], new=e['new'])
+                   for p, e in summary['heads'].items()}))
+        with open(staged[CHECKPOINT_NAME], 'wb') as f:
+            torch.save(dict(meta=meta, state_dict=grown_state), f)
+        final_files = {p: final[n] for p, n in ebv_names.items()}
+        grown_cfg = grow_config(cfg, classifiers, num_new, final_files,
+                                summary['checkpoint'])
+        grown_cfg.dump(staged[CONFIG_NAME])
     return summary

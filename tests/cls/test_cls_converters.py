@@ -1,5 +1,7 @@
 """Checkpoint converters: classifier -> backbone, authors' release -> ours."""
 import argparse
+import contextlib
+import io
 import os
 import pickle
 import runpy
@@ -34,6 +36,20 @@ def classifier_cfg(ebv_file, depth=18, in_channels=512):
                   ebv_dim=D, tau=TAU, ebv_file=ebv_file))
 
 
+def _run_script(monkeypatch, script, *args):
+    """Run a converter's command line in this process: (exit code,
+    stderr). Only stderr is captured: mmengine's logger, when created
+    here, keeps the session's stdout, not a capture closed after the
+    test."""
+    path = os.path.join(TOOLS, script)
+    monkeypatch.setattr(sys, 'argv', [path, *map(str, args)])
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), \
+            pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(path, run_name='__main__')
+    return exit_info.value.code, stderr.getvalue()
+
+
 @pytest.fixture
 def run_tool(monkeypatch, capsys):
     """Run a converter's command line in this process; return its output."""
@@ -41,8 +57,28 @@ def run_tool(monkeypatch, capsys):
     def run(script, *args):
         path = os.path.join(TOOLS, script)
         monkeypatch.setattr(sys, 'argv', [path, *map(str, args)])
-        runpy.run_path(path, run_name='__main__')
+        with pytest.raises(SystemExit) as exit_info:
+            runpy.run_path(path, run_name='__main__')
+        assert exit_info.value.code == 0, capsys.readouterr().err
         return capsys.readouterr().out
+
+    return run
+
+
+@pytest.fixture
+def refused(monkeypatch):
+    """Run a converter's command line that must fail: exit code 2 and one
+    ``error:`` line, which is returned."""
+
+    def run(script, *args):
+        code, err = _run_script(monkeypatch, script, *args)
+        lines = [line for line in err.splitlines()
+                 if line.strip() and 'Warning' not in line
+                 and not line.startswith('  ')]  # torch's pickle warnings
+        assert code == 2, err
+        assert len(lines) == 1 and f'{script}: error:' in lines[0], err
+        assert 'Traceback' not in err
+        return lines[0]
 
     return run
 
@@ -176,3 +212,106 @@ def test_restricted_loader_runs_no_pickled_code(tmp_path, as_torch):
     assert torch.equal(loaded['w'], torch.ones(2))
     assert 'open' in repr(loaded['x'])
     assert not target.exists()
+
+
+# Bad inputs: one line, exit code 2, nothing written.
+
+
+def bad_file(tmp_path, kind):
+    """A file that is no checkpoint: ``empty``, ``missing``, ``code`` (a
+    pickle whose loading would run code), ``garbage`` bytes, a ``damaged``
+    pickle (a tensor rebuilt without arguments), ``no-tensors``."""
+    path = tmp_path / f'{kind}.pth'
+    if kind == 'empty':
+        path.write_bytes(b'')
+    elif kind == 'code':
+        with open(path, 'wb') as f:
+            pickle.dump(_Exploit(str(tmp_path / 'pwned')), f)
+    elif kind == 'garbage':
+        path.write_bytes(b'not a checkpoint\n' * 8)
+    elif kind == 'damaged':
+        path.write_bytes(b'ctorch._utils\n_rebuild_tensor_v2\n(tR.')
+    elif kind == 'no-tensors':
+        torch.save({'state_dict': {'epoch': 3}}, path)
+    return path
+
+
+BAD_FILES = ['empty', 'missing', 'code', 'garbage', 'damaged', 'no-tensors']
+
+
+@pytest.mark.parametrize('kind', BAD_FILES)
+def test_backbone_converter_refuses_bad_input(tmp_path, kind, refused):
+    """These exited 1 with a traceback (EOFError, UnpicklingError,
+    ValueError...)."""
+    src, dst = bad_file(tmp_path, kind), tmp_path / 'out.pth'
+    line = refused('ebv_to_backbone.py', src, dst)
+    assert str(src) in line
+    assert not dst.exists() and not (tmp_path / 'pwned').exists()
+
+
+@pytest.mark.parametrize('kind', BAD_FILES)
+@pytest.mark.parametrize('bad', ['checkpoint', 'ebv_pickle'])
+def test_official_converter_refuses_bad_input(tmp_path, kind, bad, refused):
+    _, ckpt = released_model(tmp_path, 'bare')
+    pkl = tmp_path / 'eq.pkl'
+    pickle_like_cuda(random_ebvs(N, D), pkl)
+    inputs = dict(checkpoint=ckpt, ebv_pickle=pkl)
+    inputs[bad] = bad_file(tmp_path, kind)
+    out, out_ebv = tmp_path / 'o.pth', tmp_path / 'o.safetensors'
+    line = refused('ebv_official_to_mmpretrain.py', inputs['checkpoint'],
+                   inputs['ebv_pickle'], out, out_ebv)
+    assert str(inputs[bad]) in line
+    assert not out.exists() and not out_ebv.exists()
+    assert not (tmp_path / 'pwned').exists()
+
+
+def test_official_converter_refuses_another_model(tmp_path, ebv_dir,
+                                                  refused):
+    """An mmpretrain classifier is not the authors' ResNet."""
+    model = MODELS.build(classifier_cfg(write_ebv_file(ebv_dir, N, D)))
+    src = tmp_path / 'mmpretrain.pth'
+    torch.save({'state_dict': model.state_dict()}, src)
+    pkl = tmp_path / 'eq.pkl'
+    pickle_like_cuda(random_ebvs(N, D), pkl)
+    line = refused('ebv_official_to_mmpretrain.py', src, pkl,
+                   tmp_path / 'o.pth', tmp_path / 'o.safetensors')
+    assert "Key 'conv1.weight' missing" in line
+
+
+def test_outputs_never_replace_inputs(tmp_path, ebv_dir, refused):
+    model = MODELS.build(classifier_cfg(write_ebv_file(ebv_dir, N, D)))
+    src = tmp_path / 'classifier.pth'
+    torch.save({'state_dict': model.state_dict()}, src)
+    before = src.read_bytes()
+    line = refused('ebv_to_backbone.py', src, src)
+    assert 'same file' in line and src.read_bytes() == before
+
+    _, ckpt = released_model(tmp_path, 'bare')
+    pkl = tmp_path / 'eq.pkl'
+    pickle_like_cuda(random_ebvs(N, D), pkl)
+    line = refused('ebv_official_to_mmpretrain.py', ckpt, pkl, ckpt,
+                   tmp_path / 'o.safetensors')
+    assert 'same file' in line
+    line = refused('ebv_official_to_mmpretrain.py', ckpt, pkl,
+                   tmp_path / 'o.pth', pkl)
+    assert 'same file' in line
+
+
+def test_unwritable_outputs_name_the_path_given(tmp_path, ebv_dir, refused):
+    """No file can be created in /proc/self, even by root; the message used
+    to name a hidden temporary file, in a traceback."""
+    model = MODELS.build(classifier_cfg(write_ebv_file(ebv_dir, N, D)))
+    src = tmp_path / 'classifier.pth'
+    torch.save({'state_dict': model.state_dict()}, src)
+    dst = '/proc/self/backbone.pth'
+    line = refused('ebv_to_backbone.py', src, dst)
+    assert dst in line and '.tmp-' not in line
+
+    _, ckpt = released_model(tmp_path, 'bare')
+    pkl = tmp_path / 'eq.pkl'
+    pickle_like_cuda(random_ebvs(N, D), pkl)
+    out_ebv = tmp_path / 'o.safetensors'
+    line = refused('ebv_official_to_mmpretrain.py', ckpt, pkl,
+                   '/proc/self/o.pth', out_ebv)
+    assert '/proc/self/o.pth' in line
+    assert not out_ebv.exists()  # no EBV file without its checkpoint

@@ -1,6 +1,8 @@
 """tools/add_classes.py: grown classifiers, segmentors and Mask R-CNNs keep
 their old logits before fine-tuning; bad input exits 2 with a clear error."""
+import contextlib
 import importlib.util
+import io
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,7 @@ import torch
 
 from dense_helpers import CONFIGS, PYTHON, REPO, run, write_config
 
+from mmebv.cli import run_tool
 from mmebv.core.bounds import max_abs_cos
 from mmebv.core.storage import load_ebvs
 from mmebv.engine.add_classes import add_classes, build_model, load_state
@@ -229,10 +232,22 @@ def test_grown_ebv_config_drops_the_generation_arguments(tmp_path):
 
 
 def _run_tool(capsys, *argv) -> str:
+    """Run the tool's main as its command line does; exit code 2 and one
+    error line, which is returned.
+
+    Only stderr is redirected: mmengine's logger, when created here, keeps
+    the (session-wide) stdout, not a capture closed after the test.
+    """
     tool = _load_tool()
-    code = tool.main([str(a) for a in argv])
-    err = capsys.readouterr().err
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        code = run_tool(lambda: tool.main([str(a) for a in argv]),
+                        prog='add_classes.py')
+    err = stderr.getvalue()
     assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err[-3000:]
+    assert lines[0].startswith('add_classes.py: error:'), err
     return err
 
 
@@ -280,6 +295,117 @@ def test_unknown_classifier(tmp_path, capsys):
                     '--work-dir', tmp_path / 'out')
     assert 'StackedLinearClsHead' in err
     assert 'not a classifier this tool knows' in err
+
+
+def test_absurd_num_new_is_refused_up_front(tmp_path, capsys):
+    """--num-new 99999999999999 used to end in a traceback from the
+    allocator (exit 1) after building the grown model."""
+    config = cls_config(tmp_path / 'a.py', 'fc')
+    checkpoint = write_checkpoint(config, tmp_path / 'a.pth')
+    err = _run_tool(capsys, config, checkpoint, '--num-new',
+                    '99999999999999', '--work-dir', tmp_path / 'out')
+    assert '--num-new 99999999999999 is too large' in err
+    assert 'GiB of memory' in err
+    assert not (tmp_path / 'out').exists()
+
+
+def _listing(folder: Path) -> dict:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_work_dir_holding_the_inputs_needs_overwrite(tmp_path, capsys):
+    """Growing W/config.py W/checkpoint.pth into W used to overwrite the
+    inputs; now it is refused, and --overwrite replaces them only by the
+    complete outputs."""
+    work = tmp_path / 'work'
+    work.mkdir()
+    config = cls_config(work / 'config.py', 'fc')
+    checkpoint = write_checkpoint(config, work / 'checkpoint.pth')
+    before = _listing(work)
+    err = _run_tool(capsys, config, checkpoint, '--num-new', 2,
+                    '--work-dir', work)
+    assert 'already holds checkpoint.pth, config.py' in err
+    assert 'the input config and checkpoint' in err and '--overwrite' in err
+    assert _listing(work) == before
+
+    assert _load_tool().main([str(config), str(checkpoint), '--num-new', '2',
+                              '--work-dir', str(work), '--overwrite']) == 0
+    assert sorted(_listing(work)) == ['checkpoint.pth', 'config.py']
+    grown_cfg = Config.fromfile(str(work / 'config.py'))
+    assert grown_cfg.model.head.num_classes == 7
+    grown = build_model(grown_cfg)
+    grown.load_state_dict(load_state(str(work / 'checkpoint.pth'))[0],
+                          strict=True)
+
+
+def test_earlier_outputs_need_overwrite_and_regrow_in_place(tmp_path,
+                                                             capsys):
+    """A grown EBV model grown again into its own folder: its EBV file is
+    an input and an output; the old rows stay bit-identical."""
+    config = cls_config(tmp_path / 'a.py', 'ebv')
+    checkpoint = write_checkpoint(config, tmp_path / 'a.pth')
+    work = tmp_path / 'work'
+    first = add_classes(str(config), str(checkpoint), 2, str(work))
+    first_ebvs, _ = load_ebvs(first['heads']['head']['ebv_file'])
+    before = _listing(work)
+    assert sorted(before) == ['checkpoint.pth', 'config.py',
+                              'ebvs_head.safetensors']
+    err = _run_tool(capsys, config, checkpoint, '--num-new', 1,
+                    '--work-dir', work)
+    assert 'ebvs_head.safetensors' in err and '--overwrite' in err
+    assert _listing(work) == before
+
+    second = add_classes(first['config'], first['checkpoint'], 1, str(work),
+                         overwrite=True)
+    assert sorted(_listing(work)) == sorted(before)
+    ebvs, meta = load_ebvs(second['heads']['head']['ebv_file'])
+    assert ebvs.shape == (8, 8) and meta['old_rows'] == '7'
+    assert torch.equal(ebvs[:7], first_ebvs)
+    grown = build_model(Config.fromfile(second['config']))
+    grown.load_state_dict(load_state(second['checkpoint'])[0], strict=True)
+
+
+@pytest.mark.parametrize('existing', [False, True])
+def test_a_failure_leaves_the_work_dir_as_it_was(tmp_path, monkeypatch,
+                                                 existing):
+    """A failure after some outputs were written (here: in the state
+    surgery) leaves no output and no temporary file, also with
+    --overwrite over earlier outputs."""
+    import mmebv.engine.add_classes as surgery
+    config = cls_config(tmp_path / 'a.py', 'ebv')
+    checkpoint = write_checkpoint(config, tmp_path / 'a.pth')
+    work = tmp_path / 'work'
+    if existing:
+        add_classes(str(config), str(checkpoint), 1, str(work))
+        before = _listing(work)
+
+    def failing(*args, **kwargs):
+        raise RuntimeError('interrupted')
+
+    monkeypatch.setattr(surgery, 'grow_state', failing)
+    with pytest.raises(RuntimeError, match='interrupted'):
+        add_classes(str(config), str(checkpoint), 2, str(work),
+                    overwrite=True)
+    if existing:
+        assert _listing(work) == before
+    else:
+        assert not work.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == (
+        ['a.pth', 'a.py', 'work'] if existing else ['a.pth', 'a.py'])
+
+
+def test_unwritable_work_dir_names_the_path_given(tmp_path, capsys):
+    config = cls_config(tmp_path / 'a.py', 'fc')
+    checkpoint = write_checkpoint(config, tmp_path / 'a.pth')
+    work = '/proc/self/mmebv-work'  # nothing can be created there, by root
+    err = _run_tool(capsys, config, checkpoint, '--num-new', 1,
+                    '--work-dir', work)
+    assert work in err and '.tmp-' not in err
+    blocker = tmp_path / 'file'
+    blocker.write_text('')
+    err = _run_tool(capsys, config, checkpoint, '--num-new', 1,
+                    '--work-dir', blocker / 'work')
+    assert f"{str(blocker)!r} is a file" in err
 
 
 @pytest.mark.slow

@@ -1,6 +1,8 @@
 """tools/model_converters/ebv_pickle_to_safetensors.py on pickles written as
 the authors wrote theirs (CUDA tensors), read on a CPU-only machine."""
+import contextlib
 import importlib.util
+import io
 import pickle
 
 import pytest
@@ -9,6 +11,7 @@ import torch.nn.functional as F
 
 from cuda_pickles import pickle_like_cuda
 from dense_helpers import PYTHON, REPO, run
+from mmebv.cli import run_tool
 from mmebv.core import load_ebvs
 
 TOOL = REPO / 'tools' / 'model_converters' / 'ebv_pickle_to_safetensors.py'
@@ -19,6 +22,21 @@ def load_tool():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def refused(argv) -> str:
+    """Run the tool's main as its command line does: exit code 2 and one
+    ``error:`` line, which is returned."""
+    tool = load_tool()
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        code = run_tool(lambda: tool.main([str(a) for a in argv]),
+                        prog='ebv_pickle_to_safetensors.py')
+    err = stderr.getvalue()
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert lines[0].startswith('ebv_pickle_to_safetensors.py: error:'), err
+    return lines[0]
 
 
 def unit_rows(num: int, dim: int, seed: int = 0) -> torch.Tensor:
@@ -96,7 +114,7 @@ class _Payload:
 
 
 @pytest.mark.parametrize('content', ['code', 'code_and_tensor'])
-def test_pickle_holding_code_is_refused(tmp_path, content, capsys):
+def test_pickle_holding_code_is_refused(tmp_path, content):
     target = tmp_path / 'created_by_the_pickle'
     payload = _Payload(str(target))
     obj = payload if content == 'code' else {
@@ -105,8 +123,7 @@ def test_pickle_holding_code_is_refused(tmp_path, content, capsys):
     with open(pkl, 'wb') as f:
         pickle.dump(obj, f)
     out = tmp_path / 'out.safetensors'
-    assert load_tool().main([str(pkl), str(out)]) == 2
-    assert 'refusing' in capsys.readouterr().err
+    assert 'refusing' in refused([pkl, out])
     assert not target.exists() and not out.exists()
 
 
@@ -115,13 +132,11 @@ def test_pickle_holding_code_is_refused(tmp_path, content, capsys):
     (torch.ones(4), '2-D float'),
     (torch.ones(3, 3, dtype=torch.int64), '2-D float'),
 ])
-def test_tensors_that_are_not_ebvs_are_refused(tmp_path, bad, message,
-                                               capsys):
+def test_tensors_that_are_not_ebvs_are_refused(tmp_path, bad, message):
     pkl = tmp_path / 'bad.pkl'
     authors_pickle(pkl, bad)
     out = tmp_path / 'bad.safetensors'
-    assert load_tool().main([str(pkl), str(out)]) == 2
-    assert message in capsys.readouterr().err
+    assert message in refused([pkl, out])
     assert not out.exists()
 
 
@@ -134,11 +149,35 @@ def test_bad_arguments(tmp_path):
         with pytest.raises(SystemExit) as exit_info:
             tool.main(argv)
         assert exit_info.value.code == 2
-    assert tool.main([str(pkl), str(tmp_path / 'o.safetensors'),
-                      '--rows', '6']) == 2
-    assert tool.main([str(tmp_path / 'missing.pkl'),
-                      str(tmp_path / 'o.safetensors')]) == 2
+    assert '--rows 6' in refused([pkl, tmp_path / 'o.safetensors', '--rows',
+                                  '6'])
+    assert 'does not exist' in refused([tmp_path / 'missing.pkl',
+                                        tmp_path / 'o.safetensors'])
     assert pkl.read_bytes()  # the input is untouched
+
+
+@pytest.mark.parametrize('content, message', [
+    (b'', 'is empty'),
+    (b'ctorch._utils\n_rebuild_tensor_v2\n(tR.', 'not a readable'),
+])
+def test_empty_or_damaged_pickles_are_refused(tmp_path, content, message):
+    """A damaged pickle (a tensor rebuilt without its arguments) ended in a
+    TypeError traceback."""
+    pkl = tmp_path / 'bad.pkl'
+    pkl.write_bytes(content)
+    out = tmp_path / 'o.safetensors'
+    assert message in refused([pkl, out])
+    assert not out.exists()
+
+
+def test_unwritable_output_names_the_path_given(tmp_path):
+    """No file can be created in /proc/self, even by root; this was a
+    traceback naming a hidden temporary file."""
+    pkl = tmp_path / 'eq.pkl'
+    authors_pickle(pkl, unit_rows(5, 5))
+    out = '/proc/self/eq.safetensors'
+    line = refused([pkl, out])
+    assert out in line and '.tmp-' not in line
 
 
 @pytest.mark.slow

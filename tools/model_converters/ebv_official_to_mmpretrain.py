@@ -10,24 +10,44 @@ The checkpoint is what the authors' training script saves,
 projection 2048 -> d), or the bare ResNet keys. The EBV pickle (saved on CUDA)
 is read on CPU with a restricted unpickler. Use OUT with a config whose head
 has ``ebv_file=OUT_ebvs.safetensors``.
+
+Exit codes: 0 done, 2 bad arguments or input (an input missing, empty, not
+a checkpoint or tensor pickle, or not the authors' model; EBVs that do not
+fit the model; an output that is an input or cannot be written), reported
+in one line.
 """
 import argparse
+import math
+import sys
 
+from mmebv.cli import run_tool
 from mmebv.cls.converters import official_to_mmpretrain
 
 
-def parse_args() -> argparse.Namespace:
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f'expected a positive number, got {text!r}')
+    return value
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('checkpoint', help="the authors' model checkpoint")
     parser.add_argument('ebv_pickle', help="the authors' pickled EBVs")
     parser.add_argument('out', help='mmpretrain checkpoint to write')
     parser.add_argument('out_ebv', help='.safetensors EBV file to write')
-    parser.add_argument('--tau', type=float, default=0.07)
-    return parser.parse_args()
+    parser.add_argument('--tau', type=positive_float, default=0.07,
+                        help='temperature the model was trained with')
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv=None) -> None:
+    args = parse_args(argv)
     summary = official_to_mmpretrain(args.checkpoint, args.ebv_pickle,
                                      args.out, args.out_ebv, tau=args.tau)
     print(f"Converted {summary['num_tensors']} tensors: "
@@ -37,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

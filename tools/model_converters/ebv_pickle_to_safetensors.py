@@ -15,10 +15,13 @@ that holds anything but one tensor is refused. ``torch.save`` files of a
 tensor are read the same way. The rows are written unchanged (float32), after
 checking they are finite unit vectors, and the coherence report of the
 written set is printed.
+
+Exit codes: 0 done, 2 bad arguments or input (missing, empty or damaged
+file, a pickle of anything but one EBV tensor, OUT not writable), reported
+in one line.
 """
 import argparse
 import os
-import pickle
 import sys
 
 import torch
@@ -26,35 +29,55 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 
-from mmebv.cls.checkpoint_io import restricted_torch_load  # noqa: E402
+from mmebv.cli import UserInputError, run_tool  # noqa: E402
+from mmebv.cls.checkpoint_io import (DroppedObject,  # noqa: E402
+                                     restricted_torch_load)
 from mmebv.core import coherence_report, load_ebvs, save_ebvs  # noqa: E402
 from mmebv.core.storage import NORM_TOLERANCE  # noqa: E402
 
 
+def describe_object(obj: object) -> str:
+    """A short description of an unpickled object, for messages."""
+    if isinstance(obj, DroppedObject):
+        return f'a pickled {obj.source} object'
+    if isinstance(obj, dict):
+        keys = ', '.join(repr(k) for k in list(obj)[:5])
+        more = ', ...' if len(obj) > 5 else ''
+        return f'a dict (keys {keys}{more})'
+    return f'a {type(obj).__name__}'
+
+
 def read_pickled_ebvs(path: str) -> torch.Tensor:
-    """The (N, d) float32 CPU tensor pickled in ``path``; ValueError unless
-    the file holds exactly one 2-D floating-point tensor of unit rows."""
+    """The (N, d) float32 CPU tensor pickled in ``path``.
+
+    Args:
+        path: The pickle.
+
+    Returns:
+        The EBVs, rows = classes.
+
+    Raises:
+        UserInputError: ``path`` is missing, empty or damaged, or holds
+            anything but one 2-D floating-point tensor of unit rows.
+    """
     if not os.path.isfile(path):
-        raise ValueError(f'{path!r} does not exist.')
-    try:
-        obj = restricted_torch_load(path)
-    except (pickle.UnpicklingError, EOFError, RuntimeError) as err:
-        raise ValueError(f'{path!r} is not a readable pickle of a tensor '
-                         f'({err}).') from None
+        raise UserInputError(f'{path!r} does not exist.')
+    obj = restricted_torch_load(path)
     if not isinstance(obj, torch.Tensor):
-        raise ValueError(
-            f'{path!r} holds {obj!r} ({type(obj).__name__}), not a tensor of '
-            f'EBVs; refusing it (nothing from the file was run). The '
-            f"authors' EBV files hold one pickled tensor.")
+        raise UserInputError(
+            f'{path!r} holds {describe_object(obj)}, not a tensor of EBVs; '
+            f'refusing it (nothing from the file was run). The authors\' '
+            f'EBV files hold one pickled tensor.')
     if obj.dim() != 2 or not obj.is_floating_point():
-        raise ValueError(f'{path!r} holds a {obj.dtype} tensor of shape '
-                         f'{tuple(obj.shape)}; EBVs are a 2-D float tensor '
-                         f'(N classes x d dims).')
+        raise UserInputError(
+            f'{path!r} holds a {obj.dtype} tensor of shape '
+            f'{tuple(obj.shape)}; EBVs are a 2-D float tensor (N classes x '
+            f'd dims).')
     ebvs = obj.detach().to('cpu', torch.float32).contiguous()
     norms = ebvs.double().norm(dim=1)
     deviation = float((norms - 1).abs().nan_to_num(float('inf')).max())
     if deviation > NORM_TOLERANCE:
-        raise ValueError(
+        raise UserInputError(
             f'{path!r}: rows are not unit vectors (largest norm deviation '
             f'{deviation:.3g} > {NORM_TOLERANCE}); rows must be the classes\' '
             f'EBVs.')
@@ -80,17 +103,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        ebvs = read_pickled_ebvs(args.pickle)
-    except ValueError as err:
-        print(f'ebv_pickle_to_safetensors.py: error: {err}', file=sys.stderr)
-        return 2
+    ebvs = read_pickled_ebvs(args.pickle)
     if args.rows is not None:
         if args.rows > ebvs.shape[0]:
-            print(f'ebv_pickle_to_safetensors.py: error: --rows {args.rows} '
-                  f'but {args.pickle!r} holds {ebvs.shape[0]} rows',
-                  file=sys.stderr)
-            return 2
+            raise UserInputError(
+                f'--rows {args.rows} but {args.pickle!r} holds '
+                f'{ebvs.shape[0]} rows')
         ebvs = ebvs[:args.rows].contiguous()
     report = coherence_report(ebvs)
     source = os.path.basename(args.pickle) + (
@@ -106,4 +124,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))
