@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: env demo test
+.PHONY: env demo test docs
 
 env:
 	bash tools/setup_env.sh
@@ -13,3 +13,8 @@ demo: env
 
 test: env
 	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+# The documentation site (docs/en), warnings as errors: a broken
+# cross-reference or a docstring that does not render fails.
+docs: env
+	$(PY) -m sphinx -E -W --keep-going -b html docs/en docs/en/_build/html

@@ -8,8 +8,8 @@
 # vectors; it is exact, built in seconds, machine-independent (the same bytes
 # everywhere, so checkpoints load anywhere), and it grows along its own
 # construction when classes are added (tools/add_classes.py). The default
-# `method='auto'` ran its optimiser for 877 s on 1204 x 256 (2 busy CPU cores)
-# and then returned this same Kerdock set: the optimiser did not beat it. The
+# `method='auto'` runs its optimiser for minutes on 1204 x 256 and then returns
+# this same Kerdock set: the optimiser does not beat it. The
 # classifiers shrink from 1.23M to 0.26M (box) and 0.31M to 0.07M (mask)
 # trainable parameters (tests/dense/test_large_vocab_configs.py counts them).
 _base_ = './mask_rcnn_r50_fc_lvis-v1.py'

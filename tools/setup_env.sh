@@ -53,8 +53,8 @@ fi
 # (2: the shared venv holds no mmebv; each checkout's .venv adds its own).
 ENV_REVISION=2
 REQ=$ROOT/requirements
-# The files installed below, and only those: another file (docs...) rebuilds nothing.
-REQ_HASH=$( (echo "$ENV_REVISION"; cat "$REQ"/{build,pinned,runtime,tests}.txt) | sha256sum | cut -c1-12)
+# The files installed below, and only those.
+REQ_HASH=$( (echo "$ENV_REVISION"; cat "$REQ"/{build,pinned,runtime,tests,docs}.txt) | sha256sum | cut -c1-12)
 KEY=$PYTAG-torch$TORCH_VERSION-$VARIANT-$REQ_HASH
 CACHE=$(absolute "$CACHE")
 VENV=$(absolute "${MMEBV_VENV:-$CACHE/venvs/$KEY}")
@@ -92,7 +92,7 @@ build_mmcv_wheel() {
     log "mmcv $MMCV_VERSION wheel cached in $WHEELS"
     return
   fi
-  log "building mmcv $MMCV_VERSION with compiled ops ($VARIANT); ~20 min on 2 cores, once"
+  log "building mmcv $MMCV_VERSION with compiled ops ($VARIANT); once (tens of minutes)"
   rm -rf "$CACHE"/wheels/.build.*  # an interrupted build's (the lock is held)
   local tmp
   tmp=$(mktemp -d "$CACHE/wheels/.build.XXXXXX")
@@ -124,7 +124,8 @@ if [[ ! -f "$STAMP" ]]; then
   "${PIP[@]}" install -r "$REQ/build.txt"
   build_mmcv_wheel
   "${PIP[@]}" install "$WHEELS"/mmcv-"$MMCV_VERSION"-*.whl -r "$REQ/pinned.txt" \
-    -r "$REQ/runtime.txt" -r "$REQ/tests.txt" -c "$REQ/build.txt"
+    -r "$REQ/runtime.txt" -r "$REQ/tests.txt" -r "$REQ/docs.txt" \
+    -c "$REQ/build.txt"
   echo "$KEY" >"$STAMP"
 fi
 SHARED_SITES=$("$VENV/bin/python" -I -c 'import os, site

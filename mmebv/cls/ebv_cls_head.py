@@ -27,25 +27,29 @@ class EBVClsHead(ClsHead):
     feature for k-NN or linear-probe evaluation and for retrieval.
 
     Args:
-        num_classes: Number of classes N (one EBV each).
-        in_channels: Channels of the input feature.
-        ebv_dim: EBV dimension d (output channels of the projection). None:
-            d = N, the rule of every mmebv head
-            (:func:`~mmebv.core.predictor.resolve_ebv_dim`).
-        tau: Temperature dividing the cosine similarities.
-        ebv_file: ``.safetensors`` EBV file (``tools/generate_ebvs.py``);
-            when None, EBVs are generated from ``method``, ``alpha``, ``seed``.
-        method: EBV generation method when no file is given.
-        alpha: Target max |cos| when generating (None: method default).
-        seed: Generation seed.
-        loss: Loss config. Defaults to cross-entropy.
-        topk: Top-k accuracy.
-        init_cfg: Initialisation of the projection. Default None keeps
+        num_classes (int): Number of classes N (one EBV each).
+        in_channels (int): Channels of the input feature.
+        ebv_dim (int, optional): EBV dimension d (output channels of the
+            projection). Defaults to None: d = N, the rule of every mmebv
+            head (:func:`~mmebv.core.predictor.resolve_ebv_dim`).
+        tau (float): Temperature dividing the cosine similarities, finite
+            and >= 1e-3. Defaults to 0.07.
+        ebv_file (str, optional): ``.safetensors`` EBV file
+            (``tools/generate_ebvs.py``). Defaults to None: EBVs generated
+            from ``method``, ``alpha``, ``seed``.
+        method (str): EBV generation method when no file is given. Defaults
+            to ``'auto'``.
+        alpha (float, optional): Target max |cos| when generating. Defaults
+            to None (the method's default).
+        seed (int): Generation seed. Defaults to 0.
+        loss (dict): Loss config. Defaults to cross-entropy.
+        topk (int | tuple): Top-k accuracy. Defaults to ``(1, )``.
+        init_cfg (dict, optional): Initialisation of the projection. Default None keeps
             PyTorch's ``nn.Linear`` init, as the authors' timm ``fc``. The
             cosine makes the projection scale-invariant, so LinearClsHead's
             ``Normal(std=0.01)`` means a ~10x larger effective learning rate
             at the start; on the demo's long-tailed digits it left whole tail
-            classes at 0% recall (docs/benchmarks.md). A model-level
+            classes at 0% recall (docs/en/benchmarks.md). A model-level
             ``init_cfg`` still reaches the projection (the Swin-T recipes:
             TruncNormal std 0.02 on every Linear, as the authors' timm model).
     """

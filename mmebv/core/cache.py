@@ -1,8 +1,8 @@
 """An on-disk cache of generated EBV sets.
 
 A head without ``ebv_file`` generates its EBVs at every model build, on
-every rank; for optimiser-made sets (e.g. 1000 x 300: ~35 s on one thread)
-that is paid again by every training, test and analysis run. The first build
+every rank; for optimiser-made sets (e.g. 1000 x 300: tens of seconds) that
+is paid again by every training, test and analysis run. The first build
 writes the set here and later builds read it.
 
 The key holds everything the values depend on: N, d, method, alpha, seed,

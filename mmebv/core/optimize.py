@@ -169,8 +169,8 @@ def minimize_coherence(x: Tensor,
     that the whole budget is used whatever its size (this gave 1-2% lower
     max |cos| than stall-driven doubling alone at 250-300 passes, N = 1000,
     2000). A ``patience`` of 60 rather than 30 passes gave 0.2-0.4% lower
-    max |cos| for N = 1000, d = 200..500 at 1.6-1.9x the CPU time (AMD
-    EPYC, one thread). Stops when the max |cos| over free pairs is <=
+    max |cos| for N = 1000, d = 200..500 at 1.6-1.9x the CPU time. Stops
+    when the max |cos| over free pairs is <=
     ``target``, after ``max_steps`` passes, after ``time_limit`` seconds, or
     when the step length has collapsed at the largest ``p``. Rows
     ``[:num_fixed]`` never move. Returns ``(best_x, best_max_abs_cos)``.

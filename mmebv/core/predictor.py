@@ -43,17 +43,21 @@ class EBVPredictor(nn.Module):
     ``num_classes`` logits (cosine / ``tau``) where the input held ``C``.
 
     Args:
-        in_channels: Input channels C.
-        num_classes: Number of EBVs N (one per output class).
-        spatial: Whether the input is a feature map.
-        ebv_dim: EBV dimension d (None: ``num_classes``; see
-            :func:`resolve_ebv_dim`).
-        tau: Temperature dividing the cosine similarities.
-        ebv_file: ``.safetensors`` EBV file (``tools/generate_ebvs.py``);
-            None generates the EBVs from ``method``, ``alpha`` and ``seed``.
-        method: EBV generation method when no file is given.
-        alpha: Target max |cos| when generating (None: method default).
-        seed: Generation seed.
+        in_channels (int): Input channels C.
+        num_classes (int): Number of EBVs N (one per output class).
+        spatial (bool): Whether the input is a feature map.
+        ebv_dim (int, optional): EBV dimension d. Defaults to None
+            (``num_classes``; see :func:`resolve_ebv_dim`).
+        tau (float): Temperature dividing the cosine similarities. Defaults
+            to 0.07.
+        ebv_file (str, optional): ``.safetensors`` EBV file
+            (``tools/generate_ebvs.py``). Defaults to None (generated from
+            ``method``, ``alpha`` and ``seed``).
+        method (str): EBV generation method when no file is given. Defaults
+            to ``'auto'``.
+        alpha (float, optional): Target max |cos| when generating. Defaults
+            to None (the method's default).
+        seed (int): Generation seed. Defaults to 0.
     """
 
     def __init__(self,
@@ -90,8 +94,24 @@ class EBVHeadMixin:
     channels and one EBV per output channel. Losses, activations and
     post-processing keep consuming those outputs as before.
 
-    Keyword args: ``ebv_dim``, ``tau``, ``ebv_file``, ``method``, ``alpha``,
-    ``seed`` as :class:`EBVPredictor`; the rest goes to the upstream head.
+    Args:
+        *args: Positional arguments of the upstream head.
+        ebv_dim (int, optional): EBV dimension d. Defaults to None (d = the
+            number of outputs of the replaced layer).
+        tau (float): Temperature dividing the cosines. Defaults to 0.07.
+        ebv_file (str, optional): ``.safetensors`` EBV file. Defaults to
+            None (generated from ``method``, ``alpha``, ``seed``).
+        method (str): EBV generation method. Defaults to ``'auto'``.
+        alpha (float, optional): Target max |cos| when generating. Defaults
+            to None (the method's default).
+        seed (int): Generation seed. Defaults to 0.
+        **kwargs: Keyword arguments of the upstream head.
+
+    Raises:
+        ValueError: the upstream head has no such layer, or a single-output
+            one (binary or class-agnostic), or a bad EBV argument.
+        EBVFileError: ``ebv_file`` is missing, damaged, invalid or of
+            another shape.
     """
 
     ebv_layer: str = ''

@@ -1,6 +1,6 @@
 """The pretraining configs measure what the authors measured (issue #9):
 evaluation crops, best-epoch checkpoints, the Swin-T recipe, the head API,
-and the corrected long-tailed CIFAR numbers in the README. Every config's
+and the corrected long-tailed CIFAR numbers of the model zoo. Every config's
 evaluation pipeline and checkpoint hook are pinned in test_cls_configs.py,
 which loads each config once."""
 import copy
@@ -146,7 +146,7 @@ def test_pre_logits_is_the_ebv_space_embedding(ebv_dir):
 
 
 def readme_row(label: str) -> list:
-    text = (ROOT / 'README.md').read_text()
+    text = (ROOT / 'docs' / 'en' / 'model_zoo.md').read_text()
     row = next(line for line in text.splitlines()
                if line.startswith(f'| {label} |'))
     return [cell.strip() for cell in row.strip('|').split('|')]

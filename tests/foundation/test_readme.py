@@ -1,5 +1,6 @@
-"""The README names only configs and tools that exist, its quick start runs in
-a fresh clone, and CI runs its test command."""
+"""The README and the documentation pages name only configs and tools that
+exist, the README's quick start runs in a fresh clone, and CI runs its test
+command."""
 import itertools
 import os
 import re
@@ -16,6 +17,12 @@ from tests_conftest import checkout_env
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / 'README.md').read_text()
+#: The README and the pages of docs/en it links to (the model zoo and the user
+#: guides moved there). reference.md is left out: it names the authors' own
+#: scripts (presets.py...), which are not in this repository.
+DOCS = README + ''.join(
+    page.read_text() for page in sorted((REPO / 'docs' / 'en').rglob('*.md'))
+    if page.name != 'reference.md')
 CONFIG_DIRS = ['configs', 'configs/ebv_pretrain', 'configs/ebv_pretrain/eval256',
                'tools']  # tools: names like `train.py` in prose
 
@@ -29,7 +36,7 @@ def expand_braces(name: str) -> list:
 
 
 def test_every_config_named_in_the_readme_exists():
-    names = set(re.findall(r'(?:\w+::)?[\w./{},-]+\.py', README))
+    names = set(re.findall(r'(?:\w+::)?[\w./{},-]+\.py', DOCS))
     configs = [n for n in names if '::' not in n and not n.startswith(
         ('tools/', 'benchmarks/', 'mmebv/', 'tests/'))]
     assert len(configs) >= 40
@@ -40,13 +47,14 @@ def test_every_config_named_in_the_readme_exists():
                 found = (REPO / name).is_file()
             else:
                 found = any((REPO / d / name).is_file() for d in CONFIG_DIRS)
-            if not found and name not in ('config.py', 'setup.py'):
+            if not found and name not in ('config.py', 'setup.py',
+                                          'my_config.py'):
                 missing.append(name)
     assert not missing, missing
 
 
 def test_every_tool_named_in_the_readme_exists():
-    tools = set(re.findall(r'(?:tools|benchmarks)/[\w/.-]+\.(?:py|sh)', README))
+    tools = set(re.findall(r'(?:tools|benchmarks)/[\w/.-]+\.(?:py|sh)', DOCS))
     assert {'tools/dist_train.sh', 'tools/generate_ebvs.py'} <= tools
     assert [t for t in tools if not (REPO / t).is_file()] == []
 
