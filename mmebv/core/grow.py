@@ -53,6 +53,13 @@ def grow_ebvs(ebvs: Tensor,
             the lower bound for (num_vectors, d) or is not reached.
         seed: Seed of the new rows' random start.
         progress: Show the optimiser's progress bar.
+
+    Returns:
+        The (num_vectors, d) float32 set, rows ``[:N0]`` equal to ``ebvs``.
+
+    Raises:
+        EBVGrowthError: ``num_vectors`` is not larger than N0, or ``alpha``
+            is below the lower bound or not reached.
     """
     old_n, dim = ebvs.shape
     if num_vectors <= old_n:
