@@ -28,6 +28,22 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f'{self.prog}: error: {message}\n')
 
 
+def available_memory() -> Optional[int]:
+    """Bytes of memory available to a new allocation (Linux: MemAvailable),
+    else the physical memory, or None when unknown."""
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def user_error_types() -> Tuple[Type[BaseException], ...]:
     """The exceptions reported in one line: :class:`UserInputError`, the
     EBV file errors, and the OS errors of reading inputs and writing

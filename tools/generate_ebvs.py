@@ -23,7 +23,8 @@ from typing import Callable, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmebv.cli import ArgumentParser, UserInputError, run_tool  # noqa: E402
+from mmebv.cli import (ArgumentParser, UserInputError,  # noqa: E402
+                       available_memory, run_tool)
 from mmebv.core import (EBVFileError, coherence_report, extend_ebvs,  # noqa
                         generate_ebvs, load_ebvs, lower_bound, save_ebvs)
 from mmebv.core.generate import (TARGET_SLACK, bound_name,  # noqa: E402
@@ -40,18 +41,6 @@ DENSE_REPORT_WORK = 1e10
 #: Generation holds about this many float32 copies of the (N, d) set, plus
 #: :data:`WORKSPACE_BYTES` of tiles.
 SET_COPIES, WORKSPACE_BYTES = 8, 1 << 28
-
-
-def available_memory() -> Optional[int]:
-    """Bytes of memory available to a new allocation (Linux), else None."""
-    try:
-        with open('/proc/meminfo') as f:
-            for line in f:
-                if line.startswith('MemAvailable:'):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def number_at_least(cast: Callable, minimum: float,

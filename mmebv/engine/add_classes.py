@@ -36,7 +36,7 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from torch import Tensor, nn
 
-from mmebv.cli import UserInputError, input_errors
+from mmebv.cli import UserInputError, available_memory, input_errors
 from mmebv.core import EBVClassifier, save_ebvs
 from mmebv.core.bounds import lower_bound, max_abs_cos
 from mmebv.core.grow import (EBVGrowthError, grow_ebvs, old_row_positions,
@@ -454,22 +454,6 @@ def grown_bytes(classifiers: List[Classifier], num_new: int) -> int:
     return total
 
 
-def available_memory() -> Optional[int]:
-    """Bytes of memory available to this process (Linux: MemAvailable),
-    else the physical memory, or None when unknown."""
-    try:
-        with open('/proc/meminfo') as f:
-            for line in f:
-                if line.startswith('MemAvailable:'):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
 def _gib(size: int) -> str:
     return f'{size / 2**30:.3g} GiB'
 
@@ -482,7 +466,8 @@ def check_memory(classifiers: List[Classifier], num_new: int,
     Args:
         classifiers: The classifiers to grow.
         num_new: Classes added.
-        available: Bytes available (default: :func:`available_memory`).
+        available: Bytes available (default:
+            :func:`mmebv.cli.available_memory`).
 
     Raises:
         AddClassesError: The grown layers, in the copies the tool holds,

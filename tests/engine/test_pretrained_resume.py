@@ -9,21 +9,10 @@ import torch
 from mmengine.model import BaseModel, BaseModule
 from mmengine.runner import Runner
 from torch import nn
-from torch.utils.data import Dataset
 
 import mmebv  # noqa: F401  (registers the hook; weights-only resume)
 from mmebv.engine.pretrained import PretrainedLoadError
-
-
-class ToyDataset(Dataset):
-
-    def __len__(self) -> int:
-        return 8
-
-    def __getitem__(self, index: int) -> dict:
-        generator = torch.Generator().manual_seed(index)
-        return dict(inputs=torch.randn(4, generator=generator),
-                    labels=torch.tensor(index % 2))
+from toy_runs import ToyDataset
 
 
 class Backbone(BaseModule):

@@ -17,43 +17,17 @@ import torch
 from mmengine.config import Config
 from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.fileio import LocalBackend
-from mmengine.model import BaseModel
 from mmengine.registry import HOOKS, DefaultScope
 from mmengine.runner import Runner
-from torch import nn
-from torch.utils.data import Dataset
 
 import mmebv  # noqa: F401  (registers the hook; weights-only resume)
 from mmebv.engine import SafeCheckpointHook
+from toy_runs import ToyDataset, ToyModel
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((ROOT / 'configs').rglob('*.py'))
 #: Runners made in the same second would share a MessageHub (by name).
 RUN_IDS = itertools.count()
-
-
-class ToyDataset(Dataset):
-
-    def __len__(self) -> int:
-        return 8
-
-    def __getitem__(self, index: int) -> dict:
-        generator = torch.Generator().manual_seed(index)
-        return dict(inputs=torch.randn(4, generator=generator),
-                    labels=torch.tensor(index % 2))
-
-
-class ToyModel(BaseModel):
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = nn.Linear(4, 2)
-
-    def forward(self, inputs, labels, mode='tensor'):
-        logits = self.linear(inputs)
-        if mode == 'loss':
-            return dict(loss=nn.functional.cross_entropy(logits, labels))
-        return logits
 
 
 class ScheduledMetric(BaseMetric):

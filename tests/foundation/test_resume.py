@@ -5,37 +5,11 @@ import sys
 
 import pytest
 import torch
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from torch import nn
-from torch.utils.data import Dataset
 
 import mmebv  # noqa: F401  (installs the allow-list)
 from tests_conftest import checkout_env
-
-
-class ToyDataset(Dataset):
-
-    def __len__(self) -> int:
-        return 16
-
-    def __getitem__(self, index: int) -> dict:
-        generator = torch.Generator().manual_seed(index)
-        return dict(inputs=torch.randn(4, generator=generator),
-                    labels=torch.tensor(index % 2))
-
-
-class ToyModel(BaseModel):
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = nn.Linear(4, 2)
-
-    def forward(self, inputs, labels, mode='tensor'):
-        logits = self.linear(inputs)
-        if mode == 'loss':
-            return dict(loss=nn.functional.cross_entropy(logits, labels))
-        return logits
+from toy_runs import ToyDataset, ToyModel
 
 
 def make_runner(work_dir, max_epochs: int, resume: bool) -> Runner:
@@ -43,7 +17,7 @@ def make_runner(work_dir, max_epochs: int, resume: bool) -> Runner:
         model=ToyModel(),
         work_dir=str(work_dir),
         train_dataloader=dict(
-            dataset=ToyDataset(),
+            dataset=ToyDataset(16),
             sampler=dict(type='DefaultSampler', shuffle=True),
             batch_size=4,
             num_workers=0,
