@@ -1,12 +1,19 @@
 """What tools/train.py and tools/test.py share: config loading and the Runner."""
+import os
 import os.path as osp
-from typing import Optional
+import subprocess
+from typing import MutableMapping, Optional
 
+import torch
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmebv.cli import UserInputError
 from .dist import setup_cpu_distributed
+
+#: The variables ``srun`` sets that ``--launcher slurm`` reads.
+SLURM_VARS = ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
 
 
 def load_config(path: str,
@@ -30,7 +37,73 @@ def load_config(path: str,
     return cfg
 
 
+def slurm_master_addr(node_list: str, ntasks: int) -> str:
+    """The first host of ``node_list``, by ``scontrol show hostname`` as
+    mmengine resolves it; ``127.0.0.1`` for a one-task job without a
+    working ``scontrol``.
+
+    Raises:
+        UserInputError: Several tasks and ``scontrol`` fails.
+    """
+    try:
+        out = subprocess.run(['scontrol', 'show', 'hostname', node_list],
+                             capture_output=True, text=True, check=True)
+        hosts = out.stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        hosts = []
+    if hosts:
+        return hosts[0]
+    if ntasks == 1:
+        return '127.0.0.1'
+    raise UserInputError(
+        f'--launcher slurm cannot resolve the master node of '
+        f'SLURM_NODELIST={node_list!r}: `scontrol show hostname` failed; set '
+        f'MASTER_ADDR to the first node of the job.')
+
+
+def setup_slurm_env(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Set torch's ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``
+    and ``MASTER_PORT`` from the variables ``srun`` sets, as mmengine's
+    ``init_dist('slurm')`` does; ``MASTER_ADDR`` and ``MASTER_PORT`` (default
+    29500) already set are kept.
+
+    Raises:
+        UserInputError: A Slurm variable is missing or not an integer.
+    """
+    missing = [name for name in SLURM_VARS if not environ.get(name)]
+    if missing:
+        raise UserInputError(
+            f'--launcher slurm needs {", ".join(missing)} (set by srun); '
+            f'start the tool through srun, e.g. tools/slurm_train.sh.')
+    try:
+        rank = int(environ['SLURM_PROCID'])
+        ntasks = int(environ['SLURM_NTASKS'])
+        local = environ.get('SLURM_LOCALID')
+        local_rank = int(local) if local is not None else \
+            rank % max(torch.cuda.device_count(), 1)
+    except ValueError as err:
+        raise UserInputError(
+            f'--launcher slurm: a Slurm variable is not an integer '
+            f'({err}).') from None
+    if 'MASTER_ADDR' not in environ:
+        environ['MASTER_ADDR'] = slurm_master_addr(
+            environ['SLURM_NODELIST'], ntasks)
+    environ.setdefault('MASTER_PORT', '29500')
+    environ['RANK'] = str(rank)
+    environ['WORLD_SIZE'] = str(ntasks)
+    environ['LOCAL_RANK'] = str(local_rank)
+
+
 def build_runner(cfg: Config) -> Runner:
-    """The config's Runner, on CPU over gloo when launched without CUDA."""
-    setup_cpu_distributed(cfg, cfg.launcher)
+    """The config's Runner, on CPU over gloo when launched without CUDA.
+
+    ``--launcher slurm`` without CUDA runs like ``pytorch`` once
+    :func:`setup_slurm_env` has translated Slurm's variables.
+    """
+    launcher = cfg.launcher
+    if launcher == 'slurm':
+        setup_slurm_env()
+        if not torch.cuda.is_available():
+            launcher = 'pytorch'
+    setup_cpu_distributed(cfg, launcher)
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
