@@ -33,12 +33,10 @@ hook, an ``--out`` that is no pickle file), reported in one line.
 import argparse
 import os
 import sys
-from types import SimpleNamespace
 from typing import Optional
 
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.evaluator import BaseMetric, DumpResults
-from mmengine.model import BaseTTAModel, is_model_wrapper
 
 import mmebv  # noqa: F401  (registers the EBV modules)
 from mmebv.cli import UserInputError, input_errors, run_tool
@@ -153,33 +151,20 @@ def apply_out(cfg: Config, out: str) -> Optional[BaseMetric]:
     return DumpResults(out_file_path=out)
 
 
-class TTAAwareLoadHook(CheckedLoadHook):
-    """:class:`CheckedLoadHook` comparing the checkpoint with the model a
-    TTA model wraps (the checkpoint is the plain model's)."""
-
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = runner.model
-        if is_model_wrapper(model):
-            model = model.module
-        if isinstance(model, BaseTTAModel):
-            runner = SimpleNamespace(model=model.module)
-        super().after_load_checkpoint(runner, checkpoint)
-
-
 def main(argv=None) -> None:
     args = parse_args(argv)
     check_checkpoint_file(args.checkpoint)
     with input_errors('config', args.config):
         cfg = load_config(args.config, args.launcher, args.cfg_options,
                           args.work_dir)
-    cfg.load_from = args.checkpoint  # recorded; TTAAwareLoadHook loads it
+    cfg.load_from = args.checkpoint  # recorded; CheckedLoadHook loads it
     if args.show_dir:
         apply_show_dir(cfg, args.show_dir)
     if args.tta:
         apply_tta(cfg)
     dump = apply_out(cfg, args.out) if args.out else None
     runner = build_runner(cfg)
-    runner.register_hook(TTAAwareLoadHook(args.checkpoint))
+    runner.register_hook(CheckedLoadHook(args.checkpoint))
     if dump is not None:
         runner.test_evaluator.metrics.append(dump)
     runner.test()

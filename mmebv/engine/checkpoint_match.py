@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Sequence, Set, Tuple
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from torch import nn
 
 from mmebv.cli import UserInputError, user_error_types
@@ -205,7 +205,8 @@ def check_checkpoint_matches(
     """Raise unless ``checkpoint`` holds the model's state dict.
 
     Args:
-        model: The model (a wrapper such as DDP is unwrapped).
+        model: The model (a wrapper such as DDP, or a test-time
+            augmentation model, is unwrapped).
         checkpoint: The loaded checkpoint object.
         name: The checkpoint's path, for the message.
         revise_keys: As for ``Runner.load_checkpoint``.
@@ -215,6 +216,8 @@ def check_checkpoint_matches(
             names the differences, grouped by top-level module.
     """
     if is_model_wrapper(model):
+        model = model.module
+    if isinstance(model, BaseTTAModel):  # the checkpoint is the plain model's
         model = model.module
     try:
         state = checkpoint_state_dict(checkpoint, revise_keys)
