@@ -1,10 +1,12 @@
 """Train any mmpretrain, mmdet or mmseg config (with mmebv's modules).
 
     python tools/train.py CONFIG [--work-dir W] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--cfg-options k=v ...] [--launcher none|pytorch]
+        [--auto-scale-lr] [--cfg-options k=v ...]
+        [--launcher none|pytorch|slurm]
 
 The config's ``default_scope`` picks the codebase; mmengine's Runner does the
-rest. Without CUDA, ``--launcher pytorch`` runs on CPU over gloo.
+rest. Without CUDA, ``--launcher pytorch`` and ``slurm`` run on CPU over
+gloo.
 
 Exit codes: 0 done, 2 bad arguments or input (a missing or unreadable config,
 a missing ``--resume`` checkpoint), reported in one line.

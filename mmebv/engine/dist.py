@@ -43,8 +43,9 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
         return False
     if launcher != 'pytorch':
         raise ValueError(
-            f'Distributed runs without CUDA support only --launcher pytorch '
-            f'(torchrun, e.g. tools/dist_train.sh), got {launcher!r}.')
+            f'Distributed runs without CUDA support --launcher pytorch '
+            f'(torchrun, e.g. tools/dist_train.sh) and slurm '
+            f'(tools/slurm_train.sh), got {launcher!r}.')
     wrapper_cfg = dict(cfg.get('model_wrapper_cfg') or {})
     wrapper_type = wrapper_cfg.pop('type', 'MMDistributedDataParallel')
     if wrapper_type not in _DDP_TYPES:
