@@ -2,14 +2,14 @@
 
     python benchmarks/class_addition.py [--seeds 3] [--tasks cls seg]
         [--work-dir work_dirs/class_addition] [--quick]
-        [--report docs/benchmarks/class_addition.md]
+        [--report docs/en/benchmarks/class_addition.md]
 
 Class-incremental learning in miniature on real handwritten digits (the
-5,000 MNIST digits of :mod:`mmebv.synthetic.digits`), for classification
+5,000 MNIST digits of :mod:`digits_lab.digits`), for classification
 (mmpretrain ``ImageClassifier``, 1/8-width CIFAR ResNet-18) and semantic
 segmentation (mmseg ``EncoderDecoder``, quarter-width dilated ResNet-18 + FCN
 head, on
-scenes of digits from :mod:`mmebv.synthetic.digit_scenes`):
+scenes of digits from :mod:`digits_lab.digit_scenes`):
 
 1. train on digits 0-4 only (segmentation: background + 0-4);
 2. add digits 5-9 with ``tools/add_classes.py``'s surgery
@@ -35,7 +35,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -46,9 +45,10 @@ import torch
 import torch.nn.functional as F
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+sys.path[:0] = [REPO, os.path.join(REPO, 'projects', 'digits')]
 
 import mmebv  # noqa: E402,F401
+from digits_lab.reporting import machine, mean_and_std, mean_std  # noqa
 from mmebv.analysis.io import atomic_write_json, atomic_write_text  # noqa
 from mmebv.engine.add_classes import (add_classes, build_model,  # noqa
                                       load_state)
@@ -116,7 +116,7 @@ HEAD_TYPES = {
 
 def digit_data(schedule: dict, seed: int) -> Dict[str, Dict[int, np.ndarray]]:
     """Balanced train / test digits per class (disjoint)."""
-    from mmebv.synthetic.digits import split_digits
+    from digits_lab.digits import split_digits
     split = split_digits(imbalance_ratio=1,
                          test_per_class=schedule['test_per_class'],
                          seed=seed)
@@ -137,7 +137,7 @@ def scene_set(digits: Dict[int, np.ndarray], classes, count: int,
               seed: int) -> Tuple:
     """``count`` scenes of digits of ``classes``: (images (n, 3, 64, 64),
     label maps (n, 64, 64) with background 0 and digit k as k + 1)."""
-    from mmebv.synthetic.digit_scenes import compose_scene
+    from digits_lab.digit_scenes import compose_scene
     pool = {i: digits[c] for i, c in enumerate(classes)}
     rng = np.random.default_rng(seed)
     images, maps = [], []
@@ -311,12 +311,6 @@ def run_cell(task: str, head: str, seed: int, schedule: dict, replay: float,
 # Report -------------------------------------------------------------------
 
 
-def mean_std(values: List[float]) -> str:
-    if len(values) < 2:
-        return f'{values[0]:.1f}'
-    return f'{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}'
-
-
 def table(results: List[dict], task: str) -> str:
     lines = [f'| head | fine-tuned on | seeds | old classes before | old '
              f'after | forgetting (old drop) | new after | forgetting per '
@@ -357,11 +351,11 @@ def plot(results: List[dict], path: str) -> None:
                 continue
             means, stds = [], []
             for which, _, mode in groups:
-                values = [r['before'][which] if mode is None else
-                          r['after'][mode][which] for r in cells]
-                means.append(statistics.mean(values))
-                stds.append(statistics.stdev(values) if len(values) > 1
-                            else 0.0)
+                mean, std = mean_and_std([
+                    r['before'][which] if mode is None else
+                    r['after'][mode][which] for r in cells])
+                means.append(mean)
+                stds.append(std)
             ax.bar(np.arange(len(groups)) + offset, means, 0.4, yerr=stds,
                    capsize=3, label=head.upper())
         ax.set_xticks(range(len(groups)))
@@ -374,17 +368,6 @@ def plot(results: List[dict], path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f
-                       if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    return f'{cpu}, {os.cpu_count()} CPUs, torch {torch.__version__}'
 
 
 def report(results: List[dict], args, wall: float, loads: Tuple) -> str:

@@ -1,7 +1,7 @@
 """Benchmark EBV generation (``generate_ebvs``, method 'auto', default budget).
 
 Three sections, each case in its own subprocess (its own peak memory, wall
-and CPU time), written to docs/benchmarks/ebv_generation.md (atomically):
+and CPU time), written to docs/en/benchmarks/ebv_generation.md (atomically):
 
 * ``authors``: N = 1000 against the max |cos| of the authors' released EBV
   files (d = 100..500); target: 3% below theirs, within 60 s.
@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -30,7 +29,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, 'docs', 'benchmarks', 'ebv_generation.md')
+OUT = os.path.join(ROOT, 'docs', 'en', 'benchmarks', 'ebv_generation.md')
+sys.path.insert(0, os.path.join(ROOT, 'projects', 'digits'))
+
+from digits_lab.reporting import machine  # noqa: E402
 
 #: Max |cos| of the authors' EBV files for N = 1000 (their released pickles,
 #: as measured for issue #11), by d.
@@ -148,22 +150,6 @@ def _run_case(*sizes: int, threads: int) -> dict:
     row = json.loads(result.stdout.strip().splitlines()[-1])
     print(sizes, row, flush=True)
     return row
-
-
-def machine() -> str:
-    model = platform.processor() or 'unknown CPU'
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    model = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    import torch
-    return (f'{model}, {os.cpu_count()} logical cores, '
-            f'{platform.system()} {platform.release()}, Python '
-            f'{platform.python_version()}, torch {torch.__version__}')
 
 
 def yes_no(ok: bool) -> str:

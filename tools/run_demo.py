@@ -23,22 +23,23 @@
 Every stage records its result under ``<work-dir>/stages/``; running again
 with the same work dir reuses finished stages and resumes interrupted
 training runs. The full EBV vs FC comparison, over seeds and with FC heads
-and backbones too, is ``benchmarks/transfer_study.py``.
+and backbones too, is ``benchmarks/transfer_study.py``. The data, stages and
+report come from the digits lab (``projects/digits/digits_lab``).
 """
 import argparse
 import os
 import sys
-from typing import Dict, List
+from typing import List
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+sys.path[:0] = [REPO, os.path.join(REPO, 'projects', 'digits')]
 
+from digits_lab.experiments import (  # noqa: E402
+    DIGIT_CLS_CONFIGS, DIGIT_SCENE_CONFIGS, SCENE_PER_CLASS, StagedExperiment,
+    ToolError, check_backbone_loaded, config_fingerprint, run_tool,
+    scene_finetune_options, test, train, write_config)
+from digits_lab.reporting import demo_results_markdown  # noqa: E402
 from mmebv.analysis.io import atomic_write_json, atomic_write_text  # noqa
-from mmebv.experiments import (DIGIT_CLS_CONFIGS, DIGIT_SCENE_CONFIGS,  # noqa
-                               SCENE_PER_CLASS, StagedExperiment, ToolError,
-                               config_fingerprint, run_tool,
-                               scene_finetune_options, test, train,
-                               write_config)
 
 #: The demo's dense configs: EBV heads.
 DENSE_CONFIGS = {task: configs['EBV']
@@ -97,7 +98,7 @@ class Demo(StagedExperiment):
 
     # -------------------------------------------------------------- stages
     def make_data(self) -> dict:
-        from mmebv.synthetic.digit_scenes import write_digits_and_scenes
+        from digits_lab.digit_scenes import write_digits_and_scenes
 
         data = write_digits_and_scenes(
             self.path('data'), self.args.imbalance_ratio, SCENE_PER_CLASS,
@@ -153,10 +154,10 @@ class Demo(StagedExperiment):
 
     def evaluate_classifiers(self) -> dict:
         """Top-1 overall / head / tail of both models, and their CKA."""
+        from digits_lab.experiments import predict_labels
         from mmebv.analysis import layerwise_cka, select_layers
         from mmebv.analysis.models import (build_loader, build_model,
-                                           load_config, predict_labels,
-                                           tensor_forward)
+                                           load_config, tensor_forward)
         from mmebv.analysis.reports import write_cka_outputs
 
         tail = set(self.results['data']['tail_classes'])
@@ -203,7 +204,7 @@ class Demo(StagedExperiment):
         """Fine-tune the converted EBV backbone on the digit scenes, after
         checking that the backbone really holds its weights; test it on the
         held-out val scenes."""
-        from mmebv.analysis.logs import read_scalars
+        from digits_lab.logs import read_scalars
         from mmebv.analysis.models import build_model, load_config
 
         iters = self.args.det_iters if task == 'det' else self.args.seg_iters
@@ -234,10 +235,9 @@ class Demo(StagedExperiment):
                     'coco/bbox_mAP' not in metrics)
 
     def plot_curves(self) -> dict:
-        from mmebv.analysis.logs import (read_scalars, scalar_curve,
-                                         training_loss_by_epoch)
-        from mmebv.analysis.plots import plot_training_curves
-        from mmebv.synthetic.scene_plots import plot_predictions
+        from digits_lab.logs import (read_scalars, scalar_curve,
+                                     training_loss_by_epoch)
+        from digits_lab.plots import plot_predictions, plot_training_curves
 
         curves = {'training loss': {}, 'test top-1 (%)': {}}
         for head in DIGIT_CLS_CONFIGS:
@@ -267,7 +267,7 @@ class Demo(StagedExperiment):
                     predictions=predictions)
 
     def summarise(self) -> None:
-        table = results_markdown(self.results, self.settings)
+        table = demo_results_markdown(self.results, self.settings)
         atomic_write_text(self.path('results.md'), table)
         atomic_write_json(self.path('results.json'), dict(
             settings=self.settings, stages=self.results))
@@ -295,90 +295,6 @@ class Demo(StagedExperiment):
 
 def _mean(values: List[float]) -> float:
     return sum(values) / len(values)
-
-
-def check_backbone_loaded(model, checkpoint: str) -> dict:
-    """Compare the initialised backbone with the converted checkpoint;
-    raise unless every backbone tensor equals the checkpoint's."""
-    import torch
-
-    saved = torch.load(checkpoint, map_location='cpu',
-                       weights_only=True)['state_dict']
-    saved = {k[len('backbone.'):]: v for k, v in saved.items()}
-    state = model.backbone.state_dict()
-    differing = sorted(
-        k for k in set(state) | set(saved)
-        if k not in state or k not in saved
-        or not torch.equal(state[k], saved[k]))
-    if differing:
-        raise RuntimeError(
-            f'{len(differing)} backbone tensors are missing or differ from '
-            f'{checkpoint} (e.g. {differing[:3]}): the weights did not load. '
-            f"Check the backbone's init_cfg (type='Pretrained', "
-            f"prefix='backbone.') and that its architecture matches the "
-            f'classifier.')
-    return dict(matched=len(state), total=len(state))
-
-
-def results_markdown(results: Dict[str, dict], settings: dict) -> str:
-    """The demo's results as a markdown report."""
-    scores = results['evaluation']['scores']
-    data, ebvs = results['data'], results['ebvs']
-    lines = [
-        '# mmebv demo results', '',
-        f'Long-tailed real MNIST digits: imbalance ratio '
-        f'{settings["imbalance_ratio"]:g}, {sum(data["train_counts"])} '
-        f'training images ({data["train_counts"][0]} -> '
-        f'{data["train_counts"][-1]} per class), '
-        f'{sum(data["test_counts"])} balanced test images; tail = classes '
-        f'{data["tail_classes"]}. Half-width ResNet-18, '
-        f'{settings["epochs"]} epochs, seed {settings["seed"]}.', '',
-        f'EBVs: {ebvs["num_vectors"]} x {ebvs["dim"]}, max |cos| '
-        f'{ebvs["max_abs_cos"]:.4g} (lower bound {ebvs["bound"]:.4g}), '
-        f'pairwise angles {ebvs["min_angle_deg"]:.2f}..'
-        f'{ebvs["max_angle_deg"]:.2f} deg.', '',
-        '| head | top-1 (%) | head classes top-1 (%) | tail top-1 (%) | '
-        'train time (s) |', '|---|---|---|---|---|'
-    ]
-    for head, score in scores.items():
-        seconds = results[f'cls_{head.lower()}']['seconds']
-        lines.append(f'| {head} | {score["top1"]:.2f} | '
-                     f'{score["head_top1"]:.2f} | {score["tail_top1"]:.2f} '
-                     f'| {seconds:.0f} |')
-    det, seg = results['det'], results['seg']
-    train_scenes, val_scenes = data['num_scenes']
-    lines += ['', f'Transfer of the EBV backbone to {train_scenes} scenes of '
-              f'held-out digits; tested on {val_scenes} val scenes made '
-              f'of other digits:', '',
-              '| model (EBV backbone) | iterations | backbone tensors loaded '
-              '| loss first -> last | box AP | mask AP | mIoU (%) | '
-              'time (s) |', '|---|---|---|---|---|---|---|---|']
-    for run, label, iters, values in (
-            (det, 'Mask R-CNN, EBV box/mask heads', settings['det_iters'],
-             (f'{det["metrics"]["coco/bbox_mAP"] * 100:.1f}',
-              f'{det["metrics"]["coco/segm_mAP"] * 100:.1f}', '-')),
-            (seg, 'UperNet, EBV decode heads', settings['seg_iters'],
-             ('-', '-', f'{seg["metrics"]["mIoU"]:.1f}'))):
-        check = run['backbone_check']
-        loss = (f'{run["first_loss"]:.3f} -> {run["last_loss"]:.3f}'
-                if run['first_loss'] is not None else 'n/a')
-        lines.append(f'| {label} | {iters} | {check["matched"]}/'
-                     f'{check["total"]} | {loss} | ' + ' | '.join(values) +
-                     f' | {run["seconds"]:.0f} |')
-    if det.get('nothing_detected'):
-        lines += ['', 'The Mask R-CNN detected nothing yet (AP 0): train '
-                  'longer (--det-iters).']
-    diagonal = results['evaluation']['cka_fc_vs_ebv_diagonal']
-    total = sum(stage.get('seconds', 0) for stage in results.values())
-    lines += ['', 'Box / mask AP: COCO mAP (IoU 0.50:0.95) x 100; mIoU over '
-              'background + 10 digits.', '',
-              'CKA FC vs EBV, same block: '
-              + ', '.join(f'{v:.2f}' for v in diagonal), '',
-              f'Time of all stages: {total / 60:.1f} min.', '',
-              'Plots: analysis/training_curves.png, '
-              'analysis/transfer_curves.png, analysis/predictions.png, '
-              'analysis/ebv_angles.png, analysis/cka.png', '']
-    return '\n'.join(lines)
 
 
 def main(argv=None) -> None:

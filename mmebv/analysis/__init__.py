@@ -1,4 +1,5 @@
-"""Analysis of EBV models: CKA between layers, angles between EBVs.
+"""Analysis of EBV models: CKA between layers, angles between EBVs (what
+``tools/analysis/cka.py`` and ``tools/analysis/ebv_report.py`` run).
 
 Pure torch/numpy; the figures (:mod:`mmebv.analysis.plots`) need matplotlib
 and are imported on demand.

@@ -3,7 +3,7 @@
 Works for mmpretrain, mmdet and mmseg configs alike (the config's
 ``default_scope`` picks the registries). OpenMMLab is imported on call.
 """
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 from torch import nn
@@ -64,15 +64,3 @@ def tensor_forward(model: nn.Module, batch: dict):
     data = model.data_preprocessor(batch, False)
     return model(**data, mode='tensor')
 
-
-@torch.no_grad()
-def predict_labels(model: nn.Module, loader) -> Tuple[torch.Tensor,
-                                                      torch.Tensor]:
-    """(predicted, true) labels of a classifier over a loader."""
-    predicted, true = [], []
-    for batch in loader:
-        data = model.data_preprocessor(batch, False)
-        for sample in model(**data, mode='predict'):
-            predicted.append(int(sample.pred_label))
-            true.append(int(sample.gt_label))
-    return torch.tensor(predicted), torch.tensor(true)

@@ -2,7 +2,7 @@
 import io
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -129,32 +129,4 @@ def plot_angle_histograms(histograms: Sequence[Tuple[str, AngleHistogram,
         ax.set_title(label, fontsize=9)
         ax.legend(fontsize=7, loc='upper center',
                   bbox_to_anchor=(0.5, -0.15), ncol=1)
-    save_figure(fig, path)
-
-
-def plot_training_curves(curves: Dict[str, Dict[str, Sequence[Tuple[float,
-                                                                   float]]]],
-                         path: str,
-                         xlabel: str = 'epoch',
-                         title: Optional[str] = None) -> None:
-    """One panel per metric; ``curves[metric][run] = [(x, y), ...]``."""
-    metrics = [m for m in curves if any(curves[m].values())]
-    if not metrics:
-        raise ValueError('No curve has any point to plot.')
-    fig, axes = plt.subplots(1, len(metrics),
-                             figsize=(4.8 * len(metrics), 4.0),
-                             squeeze=False, layout='constrained')
-    for ax, metric in zip(axes[0], metrics):
-        for run, points in curves[metric].items():
-            if points:
-                xs, ys = zip(*points)
-                ax.plot(xs, ys, marker='o' if len(xs) < 30 else None,
-                        markersize=3, label=run)
-        ax.set_title(metric)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(metric)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
     save_figure(fig, path)

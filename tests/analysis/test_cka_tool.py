@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.join(REPO, 'tools', 'analysis'))
 
 import cka as cka_tool  # noqa: E402
 from mmebv.analysis.models import build_model, load_config  # noqa: E402
-from mmebv.synthetic.classification import write_image_folder  # noqa: E402
+from data_factory import write_image_folder  # noqa: E402
 
 CONFIG = '''
 _base_ = ['mmpretrain::_base_/default_runtime.py']

@@ -13,9 +13,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.join(REPO, 'tools', 'analysis'))
 
 import ebv_report  # noqa: E402
-from mmebv.analysis.plots import plot_training_curves  # noqa: E402
 from mmebv.analysis.reports import (cka_blocks, write_angle_report,  # noqa
                                     write_cka_outputs)
+from mmebv.cli import UserInputError  # noqa: E402
 from mmebv.core import coherence_report, lower_bound, save_ebvs  # noqa: E402
 
 
@@ -60,7 +60,7 @@ def test_ebv_report_cli_two_files(tmp_path, capsys):
                                                'b.safetensors']
     single_width, _ = _png_size(ebv_report_single(first, tmp_path))
     assert _png_size(out)[0] > 1.5 * single_width  # side by side
-    with pytest.raises(SystemExit):
+    with pytest.raises(UserInputError, match='one or two files'):
         ebv_report.main([first, second, first])
 
 
@@ -91,12 +91,3 @@ def test_cka_outputs(tmp_path):
     with pytest.raises(ValueError, match='does not match'):
         cka_blocks(['FC'], [layers[0]], full)
 
-
-def test_training_curves(tmp_path):
-    out = str(tmp_path / 'curves.png')
-    plot_training_curves(
-        {'loss': {'FC': [(1, 2.0), (2, 1.0)], 'EBV': [(1, 2.5), (2, 0.8)]},
-         'top-1': {'FC': [(1, 50.0), (2, 70.0)]}}, out)
-    assert _png_size(out)[0] > 500
-    with pytest.raises(ValueError, match='No curve'):
-        plot_training_curves({'loss': {'FC': []}}, out)

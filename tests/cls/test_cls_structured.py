@@ -10,7 +10,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from mmebv.core import generate_ebvs, save_ebvs
-from mmebv.synthetic.classification import write_image_folder
+from data_factory import write_image_folder
 
 from cls_helpers import run_tool, tiny_folder_config
 

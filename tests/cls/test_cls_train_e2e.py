@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmpretrain.registry import MODELS
 
-from mmebv.synthetic.classification import write_image_folder
+from data_factory import write_image_folder
 
 from cls_helpers import run_tool, tiny_folder_config
 

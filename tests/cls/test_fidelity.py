@@ -167,7 +167,7 @@ def test_best_and_last_checkpoints_kept(tmp_path, ebv_dir):
     three epochs on a tiny image folder: validation every epoch, the best
     epoch's checkpoint and only the last epoch's are left."""
     from mmengine.runner import Runner
-    from mmebv.synthetic.classification import write_image_folder
+    from data_factory import write_image_folder
     data = tmp_path / 'data'
     write_image_folder(str(data), num_classes=4, images_per_class=6, size=32)
     cfg = Config.fromfile(str(

@@ -1,4 +1,5 @@
-"""The demo's check that a transferred backbone really holds its weights."""
+"""The demo's check that a transferred backbone really holds its weights
+(:func:`mmebv.engine.pretrained.check_pretrained_loaded`, all of it)."""
 import os
 import sys
 
@@ -10,7 +11,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, 'tools'))
 
-from run_demo import check_backbone_loaded, parse_args  # noqa: E402
+from digits_lab.experiments import check_backbone_loaded  # noqa: E402
+from mmebv.engine.pretrained import PretrainedLoadError  # noqa: E402
+from run_demo import parse_args  # noqa: E402
 
 RESNET = dict(depth=18, stem_channels=16, base_channels=16,
               out_indices=(0, 1, 2, 3))
@@ -51,8 +54,22 @@ def test_mmpretrain_backbone_loads_into_mmdet(pretrained):
 def test_unloaded_backbone_is_caught(pretrained):
     detector = _Detector()
     detector.backbone.init_weights()
-    with pytest.raises(RuntimeError, match='did not load'):
+    with pytest.raises(PretrainedLoadError, match='does not hold the weights'):
         check_backbone_loaded(detector, pretrained)
+
+
+def test_extra_checkpoint_tensors_are_caught(pretrained, tmp_path):
+    """A checkpoint of a larger backbone: every model tensor loads, but the
+    architecture differs from the classifier's."""
+    saved = torch.load(pretrained, weights_only=True)
+    saved['state_dict']['backbone.extra.weight'] = torch.ones(3)
+    bigger = str(tmp_path / 'bigger.pth')
+    torch.save(saved, bigger)
+    detector = _Detector(dict(type='Pretrained', checkpoint=bigger,
+                              prefix='backbone.'))
+    detector.backbone.init_weights()
+    with pytest.raises(PretrainedLoadError, match='1 checkpoint tensors'):
+        check_backbone_loaded(detector, bigger)
 
 
 def test_parse_args_presets_and_errors():

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmebv.synthetic.digit_scenes import (SEG_CLASSES, compose_scene,
-                                          write_digit_scenes)
-from mmebv.synthetic.digits import split_digits
+from digits_lab.digit_scenes import (SEG_CLASSES, compose_scene,
+                                      write_digit_scenes)
+from digits_lab.digits import split_digits
 
 
 @pytest.fixture(scope='module')
@@ -77,7 +77,7 @@ def test_files_agree(scenes):
 
 
 def test_train_and_val_use_disjoint_digits(pool):
-    from mmebv.synthetic.digit_scenes import _split_pool
+    from digits_lab.digit_scenes import _split_pool
 
     parts = _split_pool(pool, 0.3)
     for label in range(10):

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from mmebv.synthetic.digits import split_digits, write_digits
+from digits_lab.digits import split_digits, write_digits
 
 
 @pytest.mark.parametrize('source', ['mnist', 'sklearn'])

@@ -7,7 +7,7 @@ import sys
 import pytest
 from PIL import Image
 
-from mmebv.analysis.logs import read_scalars, scalar_curve
+from digits_lab.logs import read_scalars, scalar_curve
 from tests_conftest import checkout_env
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(

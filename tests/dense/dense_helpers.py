@@ -195,7 +195,7 @@ def tiny_seg_config(path: Path, ade_root: Path, backbone: Path,
 @pytest.fixture(scope='session')
 def coco_root(tmp_path_factory):
     """The synthetic COCO-format shapes set (8 train / 4 val images)."""
-    from mmebv.synthetic.detection import make_coco_shapes
+    from data_factory import make_coco_shapes
     root = tmp_path_factory.mktemp('data') / 'coco'
     make_coco_shapes(str(root))
     return root
@@ -204,7 +204,7 @@ def coco_root(tmp_path_factory):
 @pytest.fixture(scope='session')
 def ade_root(tmp_path_factory):
     """The synthetic ADE20K-format shapes set (8 train / 4 val images)."""
-    from mmebv.synthetic.segmentation import make_ade20k_shapes
+    from data_factory import make_ade20k_shapes
     root = tmp_path_factory.mktemp('data') / 'ade'
     make_ade20k_shapes(str(root))
     return root

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mmebv.synthetic.detection import noisy_background, random_polygon
+from data_factory import noisy_background, random_polygon
 
 #: LVIS v1: 1203 categories, ids 1..1203 in the order of mmdet's class names.
 LVIS_NUM_CLASSES = 1203

@@ -3,7 +3,7 @@ configs can predict has a category, so CocoMetric can write any prediction."""
 from mmdet.datasets import CocoDataset
 from mmdet.datasets.api_wrappers import COCO
 
-from mmebv.synthetic.detection import CATEGORIES
+from data_factory import CATEGORIES
 
 
 def test_all_coco_categories_listed_with_coco_ids(coco_root):

@@ -312,7 +312,7 @@ def run(args, **env) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_killed_while_writing_resumes(tmp_path):
-    from mmebv.synthetic.classification import write_image_folder
+    from data_factory import write_image_folder
     data = tmp_path / 'data'
     write_image_folder(str(data), num_classes=2, images_per_class=4, size=16)
     config = tmp_path / 'tiny.py'

@@ -26,7 +26,7 @@ HEADS = {
 
 @pytest.fixture(scope='module')
 def images(tmp_path_factory) -> Path:
-    from mmebv.synthetic.classification import write_image_folder
+    from data_factory import write_image_folder
     root = tmp_path_factory.mktemp('tool_errors') / 'images'
     write_image_folder(str(root), num_classes=3, images_per_class=2, size=32)
     return root

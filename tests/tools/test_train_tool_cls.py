@@ -7,7 +7,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_train_and_test_mmpretrain_config(tmp_path):
-    from mmebv.synthetic.classification import write_image_folder
+    from data_factory import write_image_folder
     data = tmp_path / 'images'
     write_image_folder(str(data), num_classes=4, images_per_class=4, size=32)
     config = write_config(tmp_path / 'cls.py', f"""

@@ -11,7 +11,7 @@ disjoint parts: a long-tailed pretraining set whose class sizes fall
 exponentially from class 0 (head) to class 9 (tail), as in the long-tailed
 CIFAR benchmarks (Cao et al., 2019), a balanced test set, and a held-out
 pool of digits used only to compose detection / segmentation scenes
-(:mod:`mmebv.synthetic.digit_scenes`). :func:`write_digits` writes the two
+(:mod:`digits_lab.digit_scenes`). :func:`write_digits` writes the two
 classification parts as ``<root>/{train,test}/<class>/<index>.png`` for
 mmpretrain's ``CustomDataset``.
 """

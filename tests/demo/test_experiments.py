@@ -1,7 +1,7 @@
 """Recorded experiment stages refuse a work dir made with other configs."""
 import pytest
 
-from mmebv.experiments import Stages, config_fingerprint
+from digits_lab.experiments import Stages, config_fingerprint
 
 
 def test_fingerprint_follows_the_resolved_config(tmp_path):

@@ -1,8 +1,9 @@
-"""Figures for the digit scenes: metric bars and predicted boxes / masks."""
+"""Figures of the demo and the benchmarks: training curves, metric bars,
+predicted boxes / masks on digit scenes (matplotlib, Agg; saved
+atomically by :func:`mmebv.analysis.plots.save_figure`)."""
 import json
 import os
-import statistics
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
@@ -10,20 +11,54 @@ from PIL import Image
 from mmebv.analysis.plots import plt, save_figure
 
 from .digit_scenes import SEG_PALETTE
+from .reporting import mean_and_std
+
+
+def plot_training_curves(curves: Dict[str, Dict[str, Sequence[Tuple[float,
+                                                                   float]]]],
+                         path: str,
+                         xlabel: str = 'epoch',
+                         title: Optional[str] = None) -> None:
+    """One panel per metric, one line per run.
+
+    Args:
+        curves: ``curves[metric][run] = [(x, y), ...]``.
+        path: The PNG to write.
+        xlabel: Label of the x axis.
+        title: Title over all panels.
+    """
+    metrics = [m for m in curves if any(curves[m].values())]
+    if not metrics:
+        raise ValueError('No curve has any point to plot.')
+    fig, axes = plt.subplots(1, len(metrics),
+                             figsize=(4.8 * len(metrics), 4.0),
+                             squeeze=False, layout='constrained')
+    for ax, metric in zip(axes[0], metrics):
+        for run, points in curves[metric].items():
+            if points:
+                xs, ys = zip(*points)
+                ax.plot(xs, ys, marker='o' if len(xs) < 30 else None,
+                        markersize=3, label=run)
+        ax.set_title(metric)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    save_figure(fig, path)
 
 
 def plot_metric_bars(table: Dict[str, Dict[str, List[float]]],
                      path: str) -> None:
     """One panel per metric: a bar per cell at the mean over seeds, error
-    bar +- one standard deviation, a dot per seed.
+    bar ± one standard deviation, a dot per seed.
     ``table[metric][cell] = [value per seed]``."""
     fig, axes = plt.subplots(1, len(table), figsize=(4.2 * len(table), 3.8),
                              squeeze=False, layout='constrained')
     for ax, (metric, cells) in zip(axes[0], table.items()):
         names = list(cells)
-        means = [statistics.fmean(cells[n]) for n in names]
-        stds = [statistics.stdev(cells[n]) if len(cells[n]) > 1 else 0.0
-                for n in names]
+        means, stds = zip(*(mean_and_std(cells[n]) for n in names))
         colours = ['#7f7f7f' if n.endswith('/FC') else '#1f77b4'
                    for n in names]
         ax.bar(range(len(names)), means, yerr=stds, capsize=5,
@@ -37,7 +72,7 @@ def plot_metric_bars(table: Dict[str, Dict[str, List[float]]],
         ax.set_title(metric)
         ax.set_ylim(0, max(100.0, max(max(v) for v in cells.values())))
         ax.grid(axis='y', alpha=0.3)
-    fig.suptitle('Held-out scenes: mean +- std over seeds (dots: seeds)')
+    fig.suptitle('Held-out scenes: mean ± std over seeds (dots: seeds)')
     save_figure(fig, path)
 
 

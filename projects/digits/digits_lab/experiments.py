@@ -16,9 +16,13 @@ import threading
 import time
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
+import torch
+from torch import nn
+
 from mmebv.analysis.io import atomic_write_json, atomic_write_text
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from . import REPO
+
 #: mmengine's Config parser imports through temporary modules: one at a time.
 _CONFIG_LOCK = threading.Lock()
 
@@ -224,3 +228,54 @@ def scene_finetune_options(task: str, backbone: str, scenes: str, iters: int,
         options['test_evaluator.ann_file'] = \
             scenes + 'annotations/instances_val.json'
     return options
+
+
+def check_backbone_loaded(model: nn.Module, checkpoint: str) -> dict:
+    """Check that ``model.backbone`` holds every tensor of the converted
+    ``checkpoint`` (``backbone.``-prefixed keys), with
+    :func:`mmebv.engine.pretrained.check_pretrained_loaded`.
+
+    Args:
+        model: A detector or segmentor built from its config, its weights
+            initialised (``init_weights`` loads ``Pretrained``).
+        checkpoint: The backbone checkpoint of
+            ``tools/model_converters/ebv_to_backbone.py``.
+
+    Returns:
+        ``dict(matched, total)``: backbone tensors equal to the checkpoint's,
+        of all backbone tensors.
+
+    Raises:
+        PretrainedLoadError: Unless every backbone tensor equals the
+            checkpoint's and the checkpoint holds no other backbone tensor.
+    """
+    from mmebv.engine.pretrained import (PretrainedLoadError,
+                                         check_pretrained_loaded)
+
+    report = check_pretrained_loaded(model.backbone, checkpoint, 'backbone.',
+                                     min_loaded=1.0, name='backbone')
+    total = len(model.backbone.state_dict())
+    if len(report.loaded) < total or report.unexpected:
+        raise PretrainedLoadError(
+            f'backbone: {len(report.loaded)}/{total} tensors equal to '
+            f'{checkpoint!r}, {len(report.unexpected)} checkpoint tensors '
+            f'unused (e.g. {report.unexpected[:3]}): the architecture must '
+            f"match the classifier's.")
+    return dict(matched=len(report.loaded), total=total)
+
+
+@torch.no_grad()
+def predict_labels(model: nn.Module, loader) -> Tuple[torch.Tensor,
+                                                      torch.Tensor]:
+    """Run a classifier over a loader.
+
+    Returns:
+        (predicted, true) labels, as int64 tensors.
+    """
+    predicted, true = [], []
+    for batch in loader:
+        data = model.data_preprocessor(batch, False)
+        for sample in model(**data, mode='predict'):
+            predicted.append(int(sample.pred_label))
+            true.append(int(sample.gt_label))
+    return torch.tensor(predicted), torch.tensor(true)

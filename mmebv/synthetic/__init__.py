@@ -1,1 +1,0 @@
-"""Small synthetic datasets written to disk, for tests and the demo."""
