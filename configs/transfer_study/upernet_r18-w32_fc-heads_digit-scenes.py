@@ -4,8 +4,8 @@
 # tools/model_converters/ebv_to_backbone.py) are `pretrained_backbone`, loaded
 # and checked as in upernet_r18_ebv_ade20k.py, on scenes of held-out real
 # handwritten digits: background + 10 digit classes
-# (mmebv.synthetic.digit_scenes). benchmarks/transfer_study.py and
-# tools/run_demo.py fill in the paths, the seed and the iterations.
+# (projects/digits: digits_lab.digit_scenes). benchmarks/transfer_study.py
+# and tools/run_demo.py fill in the paths, the seed and the iterations.
 _base_ = '../upernet_r18_fc_ade20k.py'
 custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
 
