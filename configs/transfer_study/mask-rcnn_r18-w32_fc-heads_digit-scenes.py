@@ -4,8 +4,8 @@
 # tools/model_converters/ebv_to_backbone.py) are `pretrained_backbone`, loaded
 # and checked as in mask_rcnn_r50_ebv_coco.py, on scenes of held-out real
 # handwritten digits (10 classes; written by projects/digits:
-# digits_lab.digit_scenes). benchmarks/transfer_study.py and tools/run_demo.py fill in the paths, the
-# seed and the iterations.
+# digits_lab.digit_scenes). benchmarks/transfer_study.py and
+# tools/run_demo.py fill in the paths, the seed and the iterations.
 _base_ = '../mask_rcnn_r50_fc_coco.py'
 custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
 
