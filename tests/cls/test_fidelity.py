@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmpretrain.registry import MODELS
@@ -17,7 +16,7 @@ from PIL import Image
 
 from cls_helpers import write_ebv_file
 from mmebv.cls import EBVClsHead
-from mmebv.core import EBVPredictor
+from mmebv.core import EBVPredictor, bounded_normalize
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / 'configs' / 'ebv_pretrain'
@@ -140,7 +139,9 @@ def test_pre_logits_is_the_ebv_space_embedding(ebv_dir):
         logits = model(x, mode='tensor')
     assert embedding.shape == (6, 8)
     torch.testing.assert_close(embedding, model.head.projection(neck[-1]))
-    cosine = F.normalize(embedding, dim=1) @ model.head.ebv.ebvs.t()
+    # the cosine, as scored: bounded near zero (the direction of
+    # direction; lengths differ by eps^2 / |x|^2)
+    cosine = bounded_normalize(embedding, 1) @ model.head.ebv.ebvs.t()
     torch.testing.assert_close(logits, cosine / model.head.ebv.tau)
     assert torch.equal(cosine.argmax(1), logits.argmax(1))
 
