@@ -139,8 +139,8 @@ def test_pre_logits_is_the_ebv_space_embedding(ebv_dir):
         logits = model(x, mode='tensor')
     assert embedding.shape == (6, 8)
     torch.testing.assert_close(embedding, model.head.projection(neck[-1]))
-    # the cosine, as scored: bounded near zero (the direction of
-    # direction; lengths differ by eps^2 / |x|^2)
+    # the cosine as scored: F.normalize's direction, bounded near zero
+    # (lengths differ by a factor 1 - eps^2 / |x|^2)
     cosine = bounded_normalize(embedding, 1) @ model.head.ebv.ebvs.t()
     torch.testing.assert_close(logits, cosine / model.head.ebv.tau)
     assert torch.equal(cosine.argmax(1), logits.argmax(1))
