@@ -3,11 +3,12 @@
 ``import mmebv`` (or ``custom_imports=dict(imports=['mmebv'])`` in a config)
 makes every mmebv module buildable from the upstream registries of each
 installed codebase: mmpretrain (:mod:`mmebv.cls`), mmdet (:mod:`mmebv.det`)
-and mmseg (:mod:`mmebv.seg`). To keep the import cheap, those packages are
-registered as lazy import locations of the upstream registries, exactly as the
-upstream packages register their own modules, and are imported on the first
-registry look-up. A missing codebase is skipped; its mmebv package then says
-what to install when imported.
+and mmseg (:mod:`mmebv.seg`), and the class-incremental components of
+:mod:`mmebv.incremental` for any of them. To keep the import cheap, those
+packages are registered as lazy import locations of the upstream registries,
+exactly as the upstream packages register their own modules, and are
+imported on the first registry look-up. A missing codebase is skipped; its
+mmebv package then says what to install when imported.
 
 The EBV engine, :mod:`mmebv.core`, needs only PyTorch, NumPy and safetensors:
 without mmengine installed, ``import mmebv.core`` (and
@@ -24,6 +25,9 @@ CODEBASE_PACKAGES = {
     'mmdet': 'mmebv.det',
     'mmseg': 'mmebv.seg',
 }
+#: mmebv packages registered with every installed codebase (recipe
+#: components any codebase's config may use)
+SHARED_PACKAGES = ('mmebv.incremental', )
 
 
 def _register_lazily(codebase: str, package: str) -> None:
@@ -47,6 +51,8 @@ def register_all_modules() -> None:
     for codebase, package in CODEBASE_PACKAGES.items():
         if importlib.util.find_spec(codebase) is not None:
             _register_lazily(codebase, package)
+            for shared in SHARED_PACKAGES:
+                _register_lazily(codebase, shared)
 
 
 try:

@@ -15,6 +15,15 @@ from .trust import (check_checkpoint_ebvs, check_fingerprint,
                     ebv_fingerprint, is_persistent)
 
 
+def check_num_reserved(num_reserved: object) -> int:
+    """``num_reserved``, or ``ValueError`` unless it is an int >= 0."""
+    if isinstance(num_reserved, bool) or not isinstance(
+            num_reserved, int) or num_reserved < 0:
+        raise ValueError(f'num_reserved={num_reserved!r} must be a '
+                         f'non-negative integer')
+    return num_reserved
+
+
 class EBVClassifier(nn.Module):
     """Fixed equiangular basis vectors scoring embeddings by cosine / tau.
 
@@ -30,8 +39,16 @@ class EBVClassifier(nn.Module):
     ``generate_ebvs(N, d, method='kerdock')``; its checkpoint state is the
     signs and their SHA-256.
 
+    ``num_reserved`` K > 0 pre-allocates EBVs for classes to come: one set
+    of N + K rows is generated (or read from ``ebv_file``) and held in the
+    ``ebvs`` buffer, the N active rows first. Masked (the default), the
+    logits score only the active rows; ``reserved_in_logits=True`` scores
+    all N + K (the reserved ones as classes no target hits yet). Adding
+    classes later activates reserved rows, whose vectors never change
+    (``tools/add_classes.py``).
+
     Args:
-        num_vectors (int): Number of EBVs N (one per class).
+        num_vectors (int): Number of active EBVs N (one per class).
         dim (int): Embedding dimension d.
         tau (float): Temperature dividing the cosine similarities, finite
             and >= :data:`~.scoring.MIN_TAU`. Defaults to 0.07.
@@ -44,10 +61,15 @@ class EBVClassifier(nn.Module):
         alpha (float, optional): Target max |cos| for generation. Defaults
             to None (the method's default).
         seed (int): Generation seed. Defaults to 0.
+        num_reserved (int): Extra EBVs K for future classes, generated with
+            the active ones as one set (an ``ebv_file`` holds N + K rows).
+            Defaults to 0.
+        reserved_in_logits (bool): Whether the logits also score the
+            reserved rows (N + K outputs). Defaults to False (N outputs).
 
     Raises:
-        ValueError: a bad ``tau``, or ``ebv_file`` with generation
-            arguments.
+        ValueError: a bad ``tau`` or ``num_reserved``, or ``ebv_file`` with
+            generation arguments.
         EBVFileError: ``ebv_file`` is missing, damaged, invalid or of
             another shape; on load, a checkpoint with other or damaged EBVs.
     """
@@ -59,12 +81,17 @@ class EBVClassifier(nn.Module):
                  ebv_file: Optional[str] = None,
                  method: str = 'auto',
                  alpha: Optional[float] = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0,
+                 num_reserved: int = 0,
+                 reserved_in_logits: bool = False) -> None:
         super().__init__()
         self.num_vectors = num_vectors
+        self.num_reserved = check_num_reserved(num_reserved)
+        self.reserved_in_logits = bool(reserved_in_logits)
         self.dim = dim
         self.tau = check_tau(tau)
-        found = resolve_ebvs(num_vectors, dim, ebv_file, method, alpha, seed)
+        found = resolve_ebvs(self.num_rows, dim, ebv_file, method, alpha,
+                             seed, num_reserved=num_reserved)
         self.kerdock = found.kerdock
         self.generated = found.generated
         self.source = found.description
@@ -79,6 +106,16 @@ class EBVClassifier(nn.Module):
                                  ebv_fingerprint(found.ebvs))
         self.register_buffer('ebv_recipe', found.recipe)
 
+    @property
+    def num_rows(self) -> int:
+        """Rows of the EBV set: active and reserved."""
+        return self.num_vectors + self.num_reserved
+
+    @property
+    def num_outputs(self) -> int:
+        """Logits per embedding: N, or N + K with ``reserved_in_logits``."""
+        return self.num_rows if self.reserved_in_logits else self.num_vectors
+
     def forward(self, embeddings: Tensor, channel_dim: int = -1) -> Tensor:
         """Cosine of each embedding with each EBV, divided by tau.
 
@@ -92,7 +129,8 @@ class EBVClassifier(nn.Module):
             channel_dim: Where the channels are.
 
         Returns:
-            The logits, N scores at ``channel_dim`` instead of d channels.
+            The logits, :attr:`num_outputs` scores at ``channel_dim``
+            instead of d channels.
         """
         if embeddings.shape[channel_dim] != self.dim:
             raise ValueError(
@@ -101,10 +139,14 @@ class EBVClassifier(nn.Module):
         with torch.autocast(embeddings.device.type, enabled=False):
             x = bounded_normalize(embeddings.float(), dim=channel_dim)
             x = x.movedim(channel_dim, -1)
+            num = self.num_outputs
             if self.kerdock is not None:
                 logits = self.kerdock(x / self.tau)  # scale the small side
+                if num < self.num_rows:
+                    logits = logits[..., :num]
             else:
-                logits = x @ self.ebvs.float().t() / self.tau
+                ebvs = self.ebvs if num == self.num_rows else self.ebvs[:num]
+                logits = x @ ebvs.float().t() / self.tau
             return logits.movedim(-1, channel_dim)
 
     def _apply(self, fn, recurse=True):
@@ -136,7 +178,7 @@ class EBVClassifier(nn.Module):
         elif fingerprint is not None:
             check_fingerprint(
                 fingerprint, self.ebv_fingerprint,
-                f'{self.source}; {self.num_vectors} x {self.dim}',
+                f'{self.source}; {self.num_rows} x {self.dim}',
                 self.rebuild_hint)
         recipe = self.ebv_recipe.clone()
         fingerprint = self.ebv_fingerprint.clone()
@@ -151,5 +193,8 @@ class EBVClassifier(nn.Module):
             missing_keys.remove(prefix + 'ebv_recipe')
 
     def extra_repr(self) -> str:
-        return (f'num_vectors={self.num_vectors}, dim={self.dim}, '
+        reserved = (f', num_reserved={self.num_reserved}, '
+                    f'reserved_in_logits={self.reserved_in_logits}'
+                    if self.num_reserved else '')
+        return (f'num_vectors={self.num_vectors}{reserved}, dim={self.dim}, '
                 f'tau={self.tau}, source: {self.source}')

@@ -7,7 +7,7 @@ from typing import Optional
 
 from torch import Tensor, nn
 
-from .classifier import EBVClassifier
+from .classifier import EBVClassifier, check_num_reserved
 
 
 def check_positive_int(name: str, value: object) -> None:
@@ -26,7 +26,8 @@ def resolve_ebv_dim(num_classes: int, ebv_dim: Optional[int]) -> int:
     81 x 81, ADE20K 150 x 150), gives exactly orthogonal EBVs, and leaves an
     EBV head with the same required arguments as its upstream twin
     (``LinearClsHead(num_classes, in_channels)``). Set ``ebv_dim`` below N to
-    save parameters with many classes (100,000 classes: d = 5000).
+    save parameters with many classes (100,000 classes: d = 5000). A head
+    with reserved EBVs passes their total N + K: d = the number of EBVs.
     """
     check_positive_int('num_classes', num_classes)
     if ebv_dim is None:
@@ -47,7 +48,7 @@ class EBVPredictor(nn.Module):
         num_classes (int): Number of EBVs N (one per output class).
         spatial (bool): Whether the input is a feature map.
         ebv_dim (int, optional): EBV dimension d. Defaults to None
-            (``num_classes``; see :func:`resolve_ebv_dim`).
+            (``num_classes + num_reserved``; see :func:`resolve_ebv_dim`).
         tau (float): Temperature dividing the cosine similarities. Defaults
             to 0.07.
         ebv_file (str, optional): ``.safetensors`` EBV file
@@ -58,6 +59,10 @@ class EBVPredictor(nn.Module):
         alpha (float, optional): Target max |cos| when generating. Defaults
             to None (the method's default).
         seed (int): Generation seed. Defaults to 0.
+        num_reserved (int): Extra EBVs K for future classes, generated with
+            the active ones as one (N + K) x d set. Defaults to 0.
+        reserved_in_logits (bool): Whether the output also scores the
+            reserved rows (N + K channels). Defaults to False (N channels).
     """
 
     def __init__(self,
@@ -69,15 +74,20 @@ class EBVPredictor(nn.Module):
                  ebv_file: Optional[str] = None,
                  method: str = 'auto',
                  alpha: Optional[float] = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0,
+                 num_reserved: int = 0,
+                 reserved_in_logits: bool = False) -> None:
         super().__init__()
-        ebv_dim = resolve_ebv_dim(num_classes, ebv_dim)
+        check_positive_int('num_classes', num_classes)
+        ebv_dim = resolve_ebv_dim(
+            num_classes + check_num_reserved(num_reserved), ebv_dim)
         self.channel_dim = 1 if spatial else -1
         self.projection = (nn.Conv2d(in_channels, ebv_dim, kernel_size=1)
                            if spatial else nn.Linear(in_channels, ebv_dim))
         self.ebv = EBVClassifier(
             num_classes, ebv_dim, tau=tau, ebv_file=ebv_file, method=method,
-            alpha=alpha, seed=seed)
+            alpha=alpha, seed=seed, num_reserved=num_reserved,
+            reserved_in_logits=reserved_in_logits)
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits of shape ``x.shape`` with N channels instead of C."""
@@ -97,7 +107,7 @@ class EBVHeadMixin:
     Args:
         *args: Positional arguments of the upstream head.
         ebv_dim (int, optional): EBV dimension d. Defaults to None (d = the
-            number of outputs of the replaced layer).
+            number of outputs of the replaced layer, plus ``num_reserved``).
         tau (float): Temperature dividing the cosines. Defaults to 0.07.
         ebv_file (str, optional): ``.safetensors`` EBV file. Defaults to
             None (generated from ``method``, ``alpha``, ``seed``).
@@ -105,11 +115,18 @@ class EBVHeadMixin:
         alpha (float, optional): Target max |cos| when generating. Defaults
             to None (the method's default).
         seed (int): Generation seed. Defaults to 0.
+        num_reserved (int): Extra EBVs K for future classes, held after the
+            active ones in one set and masked out of the outputs. Defaults
+            to 0.
+        reserved_in_logits (bool): Must stay False: the upstream losses and
+            post-processing fix the number of output channels. Defaults to
+            False.
         **kwargs: Keyword arguments of the upstream head.
 
     Raises:
         ValueError: the upstream head has no such layer, or a single-output
-            one (binary or class-agnostic), or a bad EBV argument.
+            one (binary or class-agnostic), a bad EBV argument, or
+            ``reserved_in_logits=True``.
         EBVFileError: ``ebv_file`` is missing, damaged, invalid or of
             another shape.
     """
@@ -124,9 +141,17 @@ class EBVHeadMixin:
                  method: str = 'auto',
                  alpha: Optional[float] = None,
                  seed: int = 0,
+                 num_reserved: int = 0,
+                 reserved_in_logits: bool = False,
                  **kwargs) -> None:
-        super().__init__(*args, **kwargs)
         name = f'{type(self).__name__}.{self.ebv_layer}'
+        if reserved_in_logits:
+            raise ValueError(
+                f'{name}: reserved_in_logits=True is not supported by dense '
+                f'heads, whose upstream losses and post-processing fix the '
+                f'number of output channels; reserved EBVs are always masked '
+                f'out of their outputs. Keep reserved_in_logits=False.')
+        super().__init__(*args, **kwargs)
         layer = getattr(self, self.ebv_layer, None)
         if isinstance(layer, nn.Linear):
             in_channels, out_channels = layer.in_features, layer.out_features
@@ -150,4 +175,4 @@ class EBVHeadMixin:
                 in_channels, out_channels,
                 spatial=isinstance(layer, nn.Conv2d), ebv_dim=ebv_dim,
                 tau=tau, ebv_file=ebv_file, method=method, alpha=alpha,
-                seed=seed))
+                seed=seed, num_reserved=num_reserved))

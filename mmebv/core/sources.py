@@ -54,9 +54,21 @@ def generate_command(num_vectors: int, dim: int, method: str,
             f'.safetensors')
 
 
+def rows_text(num_vectors: int, num_reserved: int = 0) -> str:
+    """How a head's EBV rows are named in messages: ``num_classes=N``, or
+    ``num_classes + num_reserved=N + K = T`` with reserved rows."""
+    if not num_reserved:
+        return f'num_classes={num_vectors}'
+    return (f'num_classes + num_reserved={num_vectors - num_reserved} + '
+            f'{num_reserved} = {num_vectors} rows')
+
+
 def structured_ebvs(num_vectors: int, dim: int, ebv_file: Optional[str],
-                    method: str) -> Optional[KerdockEBVs]:
-    """The structured set asked for (a structured file or ``'kerdock'``)."""
+                    method: str,
+                    num_reserved: int = 0) -> Optional[KerdockEBVs]:
+    """The structured set asked for (a structured file or ``'kerdock'``);
+    ``num_vectors`` counts the reserved rows, ``num_reserved`` names them in
+    messages."""
     if ebv_file is None:
         return KerdockEBVs(num_vectors, dim) if method == 'kerdock' else None
     if not is_structured_file(ebv_file):
@@ -65,12 +77,12 @@ def structured_ebvs(num_vectors: int, dim: int, ebv_file: Optional[str],
         return load_kerdock(ebv_file, num_vectors=num_vectors, dim=dim)
     except EBVFileError as err:
         raise EBVFileError(
-            f'EBVs for num_classes={num_vectors}, ebv_dim={dim} cannot come '
-            f'from ebv_file={ebv_file!r}: {err}') from err
+            f'EBVs for {rows_text(num_vectors, num_reserved)}, ebv_dim={dim} '
+            f'cannot come from ebv_file={ebv_file!r}: {err}') from err
 
 
 def _from_file(num_vectors: int, dim: int, ebv_file: str,
-               **generation) -> Tensor:
+               num_reserved: int = 0, **generation) -> Tensor:
     """A dense set read from ``ebv_file`` (generation arguments refused)."""
     given = {name: value for name, value in generation.items()
              if value != GENERATION_DEFAULTS[name]}
@@ -87,17 +99,18 @@ def _from_file(num_vectors: int, dim: int, ebv_file: str,
         return load_ebvs(ebv_file, num_vectors=num_vectors, dim=dim)[0]
     except EBVFileError as err:
         raise EBVFileError(
-            f'EBVs for num_classes={num_vectors}, ebv_dim={dim} cannot come '
-            f'from ebv_file={ebv_file!r}: {err}') from err
+            f'EBVs for {rows_text(num_vectors, num_reserved)}, ebv_dim={dim} '
+            f'cannot come from ebv_file={ebv_file!r}: {err}') from err
 
 
 def resolve_ebvs(num_vectors: int, dim: int, ebv_file: Optional[str] = None,
                  method: str = 'auto', alpha: Optional[float] = None,
-                 seed: int = 0) -> EBVSource:
+                 seed: int = 0, num_reserved: int = 0) -> EBVSource:
     """The EBVs of a head, from its arguments.
 
     Args:
-        num_vectors: N, one EBV per class.
+        num_vectors: N, one EBV per class, reserved rows included (one set
+            of N rows is generated or read).
         dim: d, the embedding dimension.
         ebv_file: A dense or structured EBV file; excludes non-default
             ``method``, ``alpha`` and ``seed``.
@@ -105,6 +118,8 @@ def resolve_ebvs(num_vectors: int, dim: int, ebv_file: Optional[str] = None,
             the structured set).
         alpha: Generation target max |cos| (None: the method's default).
         seed: Generation seed.
+        num_reserved: How many of the ``num_vectors`` rows are reserved for
+            future classes; only for messages. Defaults to 0.
 
     Returns:
         The :class:`EBVSource`. Generated sets come through the cache and,
@@ -115,17 +130,18 @@ def resolve_ebvs(num_vectors: int, dim: int, ebv_file: Optional[str] = None,
             another shape.
         ValueError: ``ebv_file`` given with generation arguments.
     """
-    kerdock = structured_ebvs(num_vectors, dim, ebv_file, method)
+    kerdock = structured_ebvs(num_vectors, dim, ebv_file, method,
+                              num_reserved)
     if kerdock is not None:  # signs only, fast transforms
         return EBVSource(
             None, kerdock, (f'structured Kerdock set ({ebv_file!r})'
                             if ebv_file else 'structured Kerdock set'),
             ebv_file is None, NO_RECIPE.clone(),
-            f"use method='kerdock' with num_classes={num_vectors}, "
-            f'ebv_dim={dim}')
+            f"use method='kerdock' with "
+            f'{rows_text(num_vectors, num_reserved)}, ebv_dim={dim}')
     if ebv_file is not None:
-        ebvs = _from_file(num_vectors, dim, ebv_file, method=method,
-                          alpha=alpha, seed=seed)
+        ebvs = _from_file(num_vectors, dim, ebv_file, num_reserved,
+                          method=method, alpha=alpha, seed=seed)
         return EBVSource(ebvs, None, f'file {ebv_file!r}', False,
                          NO_RECIPE.clone(),
                          'set ebv_file to the file the weights used')

@@ -96,7 +96,8 @@ def check_checkpoint_ebvs(saved: Tensor, own: Tensor, *, generated: bool,
     """Apply the reload rule to a checkpoint's EBVs.
 
     Args:
-        saved: The checkpoint's (N, d) EBVs.
+        saved: The checkpoint's (N, d) EBVs (N: classes and reserved
+            rows).
         own: The EBVs built here from the config.
         generated: Whether ``own`` was generated (not read from a file).
         saved_recipe: The checkpoint's generation digest (None: not saved).
@@ -118,9 +119,10 @@ def check_checkpoint_ebvs(saved: Tensor, own: Tensor, *, generated: bool,
     if saved.shape != own.shape:
         raise EBVFileError(
             f'The checkpoint was trained with other EBVs than {what}: it '
-            f'holds {saved.shape[0]} x {saved.shape[1]} EBVs. Set '
-            f'num_classes and ebv_dim (and ebv_file) to those the weights '
-            f'were trained with.')
+            f'holds {saved.shape[0]} x {saved.shape[1]} EBVs (rows: '
+            f'num_classes + num_reserved). Set num_classes, num_reserved '
+            f'and ebv_dim (and ebv_file) to those the weights were trained '
+            f'with.')
     check_ebvs(saved, 'The checkpoint\'s EBVs', DAMAGED_FIX)
     diff = float((saved - own).abs().max()) if own.numel() else 0.0
     if diff <= NOISE_TOLERANCE:

@@ -16,6 +16,8 @@ class EBVShared2FCBBoxHead(EBVHeadMixin, Shared2FCBBoxHead):
     (``ebv_dim`` None: d = the number of outputs, N + 1); the authors used
     ``ebv_dim=81`` for COCO's 80 classes + background. The projection keeps
     mmdet's ``fc_cls`` init (``Normal(std=0.01)``, bias 0), as the authors'.
+    ``num_reserved`` K rows follow the N + 1 active ones (background
+    included), masked out of the outputs.
     """
 
     ebv_layer = 'fc_cls'

@@ -13,10 +13,16 @@ trained model. It knows the classifiers of
 
 EBV heads keep their trainable projection (no new parameters); their EBVs
 grow with :func:`mmebv.core.grow.grow_ebvs` into a file written next to the
-config. Upstream (FC) layers get new rows initialised as upstream
-initialises the layer (the grown model's own ``init_weights``), so the same
-surgery gives the FC baseline. Any other tensor whose shape would change is
-refused, as is a config with a ``num_classes`` the tool does not know.
+config. A head with reserved EBVs (``num_reserved`` K) activates them
+instead: M <= K new classes take the first M reserved rows, the grown config
+has ``num_classes + M`` and ``num_reserved = K - M``, and the set is the same
+rows (for every head but the mmdet box heads, whose background row stays
+last, the same buffer bit for bit). M > K activates all K and grows the set
+by the other M - K rows (``num_reserved = 0``). Upstream (FC) layers get new
+rows initialised as upstream initialises the layer (the grown model's own
+``init_weights``), so the same surgery gives the FC baseline. Any other
+tensor whose shape would change is refused, as is a config with a
+``num_classes`` the tool does not know.
 
 Outputs appear together when complete: into a new or empty work dir through
 a staging folder renamed into place, else each through a temporary file
@@ -39,6 +45,7 @@ from torch import Tensor, nn
 from mmebv.cli import UserInputError, available_memory, input_errors
 from mmebv.core import EBVClassifier, save_ebvs
 from mmebv.core.bounds import lower_bound, max_abs_cos
+from mmebv.core.generate import TARGET_SLACK
 from mmebv.core.grow import (EBVGrowthError, grow_ebvs, old_row_positions,
                              place_rows)
 from mmebv.fileio import atomic_file, staged_directory
@@ -288,22 +295,50 @@ def dense_ebvs(classifier: EBVClassifier) -> Tensor:
     return ebvs.detach().to('cpu', torch.float32)
 
 
+def reserved_left(classifier: Classifier, num_new: int) -> int:
+    """Reserved EBVs left once ``num_new`` classes are added."""
+    return max(getattr(classifier.ebv, 'num_reserved', 0) - num_new, 0)
+
+
 def grown_ebvs(classifier: Classifier, num_new: int,
                max_cos: Optional[float], seed: int) -> Tensor:
     """The classifier's EBVs with ``num_new`` classes added, in head order
-    (old rows bit-identical at their grown positions)."""
-    old = dense_ebvs(classifier.ebv)
+    (old rows bit-identical at their grown positions), reserved rows left
+    after them.
+
+    New classes take the reserved rows first (activation, no new vector);
+    only the ones beyond them get rows grown by
+    :func:`~mmebv.core.grow.grow_ebvs` after every old row.
+
+    Raises:
+        AddClassesError: the set cannot grow as asked, or (activation only)
+            its max |cos| is above ``max_cos``.
+    """
+    ebv = classifier.ebv
+    full = dense_ebvs(ebv)  # active rows, then reserved ones
+    active = ebv.num_vectors
+    reserved = len(full) - active
+    if num_new > reserved:
+        try:
+            full = grow_ebvs(full, active + num_new, alpha=max_cos,
+                             seed=seed)
+        except EBVGrowthError as err:
+            raise AddClassesError(f'{classifier.path}: {err}') from None
+    elif max_cos is not None and len(full) > 1:
+        mu = max_abs_cos(full)
+        if mu > max_cos + TARGET_SLACK:
+            raise AddClassesError(
+                f'{classifier.path}: its reserved EBVs make a set of max '
+                f'|cos| {mu:.4g}, above the required {max_cos}; they are '
+                f'activated as they are. Allow a larger max |cos|.')
     layout = classifier.ebv_layout
     positions = layout.positions(classifier.num_classes, num_new)
-    try:
-        grown = grow_ebvs(old, len(old) + num_new, alpha=max_cos, seed=seed)
-    except EBVGrowthError as err:
-        raise AddClassesError(f'{classifier.path}: {err}') from None
-    ordered = torch.empty_like(grown)
-    new_rows = torch.ones(len(grown), dtype=torch.bool)
+    grown_active = active + num_new
+    ordered = full.clone()
+    new_rows = torch.ones(grown_active, dtype=torch.bool)
     new_rows[positions] = False
-    ordered[positions] = grown[:len(old)]
-    ordered[new_rows] = grown[len(old):]
+    ordered[positions] = full[:active]
+    ordered[:grown_active][new_rows] = full[active:grown_active]
     return ordered
 
 
@@ -316,6 +351,9 @@ def grow_config(cfg: Config, classifiers: List[Classifier], num_new: int,
         node = config_node(grown.model, classifier.path)
         node['num_classes'] = classifier.num_classes + num_new
         if classifier.ebv is not None:
+            if getattr(classifier.ebv, 'num_reserved', 0) or \
+                    'num_reserved' in node:
+                node['num_reserved'] = reserved_left(classifier, num_new)
             node['ebv_dim'] = classifier.ebv.dim
             node['ebv_file'] = ebv_files[classifier.path]
             for key in EBV_GENERATION_KEYS:
@@ -358,7 +396,8 @@ def grow_state(old_state: Dict[str, Tensor], grown_model: nn.Module,
             if key.endswith('.ebvs') and key in old_state:
                 positions = ebv_owner.ebv_layout.positions(
                     ebv_owner.num_classes, num_new)
-                assert torch.equal(value[positions], old_state[key].float()), \
+                old_rows = old_state[key][:ebv_owner.ebv.num_vectors]
+                assert torch.equal(value[positions], old_rows.float()), \
                     f'{key}: old EBV rows changed'
             state[key] = value  # the grown set and its fingerprint
             continue
@@ -450,7 +489,8 @@ def grown_bytes(classifiers: List[Classifier], num_new: int) -> int:
                 total += (param.shape[0] + num_new * layout.rows_per_class) \
                     * per_row
         if c.ebv is not None:
-            total += (c.num_classes + num_new) * c.ebv.dim * 4
+            total += (c.num_classes + num_new + reserved_left(c, num_new)) \
+                * c.ebv.dim * 4
     return total
 
 
@@ -582,11 +622,15 @@ def add_classes(config: str,
             if c.ebv is not None:
                 ebvs, name = grown[c.path], ebv_names[c.path]
                 mu, bound = max_abs_cos(ebvs), lower_bound(*ebvs.shape)
+                left = reserved_left(c, num_new)
+                activated = min(num_new, c.ebv.num_reserved)
                 save_ebvs(staged[name], ebvs, dict(
                     method='grown', grown_from=f'{checkpoint}:{c.path}',
-                    old_rows=c.num_classes, max_abs_cos=mu, bound=bound))
+                    old_rows=c.num_classes, activated=activated,
+                    num_reserved=left, max_abs_cos=mu, bound=bound))
                 entry.update(ebv_file=final[name], ebv_dim=c.ebv.dim,
-                             max_abs_cos=mu, bound=bound)
+                             max_abs_cos=mu, bound=bound,
+                             activated=activated, num_reserved=left)
             summary['heads'][c.path] = entry
 
         # Built from the staged EBV files; the written config names the

@@ -12,6 +12,8 @@ class EBVDecodeHeadMixin(EBVHeadMixin):
     ``ignore_index``, ``loss_decode``, ``align_corners``, dropout and
     resizing keep their upstream meaning. The authors used ``ebv_dim=150``
     on ADE20K. ``out_channels=1`` (binary with threshold) is rejected.
+    ``num_reserved`` (masked reserved EBVs): see
+    :class:`~mmebv.core.EBVHeadMixin`.
     """
 
     ebv_layer = 'conv_seg'

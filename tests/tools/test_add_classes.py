@@ -412,7 +412,7 @@ def test_unwritable_work_dir_names_the_path_given(tmp_path, capsys):
 def test_cli_grows_and_the_grown_config_trains(tmp_path):
     """The real command line, then tools/train.py on the grown config (it
     starts from the grown checkpoint via load_from)."""
-    from mmebv.synthetic.classification import write_image_folder
+    from data_factory import write_image_folder
     data = tmp_path / 'images'
     write_image_folder(str(data), num_classes=8, images_per_class=2, size=32)
     config = write_config(tmp_path / 'cls.py', f"""
@@ -436,3 +436,75 @@ def test_cli_grows_and_the_grown_config_trains(tmp_path):
                    '--work-dir', str(tmp_path / 'work')]).stdout
     assert 'Load checkpoint from' in trained
     assert (tmp_path / 'work' / 'epoch_1.pth').is_file()
+
+
+# Reserved EBVs: new classes activate them instead of growing the set.
+
+
+def reserved_cls_config(tmp_path: Path, num_reserved: int) -> Path:
+    return write_config(tmp_path / 'reserved.py', f"""
+        _base_ = '{cls_config(tmp_path / 'base.py', 'ebv')}'
+        model = dict(head=dict(num_reserved={num_reserved}))
+        """)
+
+
+def test_reserved_ebvs_are_activated_not_grown(tmp_path):
+    config = reserved_cls_config(tmp_path, num_reserved=4)
+    old, grown, summary = grown_pair(tmp_path, config, num_new=3)
+    assert torch.equal(grown.head.ebv.ebvs, old.head.ebv.ebvs)  # same buffer
+    assert old.head.ebv.ebvs.shape == (9, 8)
+    inputs = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        before = old(inputs, mode='tensor')
+        after = grown(inputs, mode='tensor')
+    assert before.shape == (4, 5) and after.shape == (4, 8)
+    torch.testing.assert_close(after[:, :5], before, atol=ATOL, rtol=0)
+    head = Config.fromfile(summary['config']).model.head
+    assert (head.num_classes, head.num_reserved) == (8, 1)
+    ebvs, meta = load_ebvs(head.ebv_file)
+    assert torch.equal(ebvs, old.head.ebv.ebvs)
+    assert (meta['activated'], meta['num_reserved']) == ('3', '1')
+    entry = summary['heads']['head']
+    assert (entry['activated'], entry['num_reserved']) == (3, 1)
+
+
+def test_more_new_classes_than_reserved_grow_the_rest(tmp_path):
+    config = reserved_cls_config(tmp_path, num_reserved=2)
+    old, grown, summary = grown_pair(tmp_path, config, num_new=3)
+    assert grown.head.ebv.ebvs.shape == (8, 8)
+    assert torch.equal(grown.head.ebv.ebvs[:7], old.head.ebv.ebvs)
+    inputs = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(grown(inputs, mode='tensor')[:, :5],
+                                   old(inputs, mode='tensor'), atol=ATOL,
+                                   rtol=0)
+    head = Config.fromfile(summary['config']).model.head
+    assert (head.num_classes, head.num_reserved) == (8, 0)
+
+
+def test_reserved_box_ebvs_are_activated_before_the_background(tmp_path):
+    config = write_config(tmp_path / 'reserved.py', f"""
+        _base_ = '{det_config(tmp_path / 'base.py', 'ebv')}'
+        model = dict(roi_head=dict(bbox_head=dict(num_reserved=2),
+                                   mask_head=dict(num_reserved=3)))
+        """)
+    old, grown, summary = grown_pair(tmp_path, config, num_new=2)
+    old_box = old.roi_head.bbox_head.fc_cls.ebv.ebvs  # 3 + bg + 2 reserved
+    new_box = grown.roi_head.bbox_head.fc_cls.ebv.ebvs  # 5 + bg
+    assert old_box.shape == new_box.shape == (6, 4)
+    assert torch.equal(new_box, old_box[[0, 1, 2, 4, 5, 3]])
+    old_mask = old.roi_head.mask_head.conv_logits.ebv.ebvs
+    assert torch.equal(grown.roi_head.mask_head.conv_logits.ebv.ebvs,
+                       old_mask)
+    rois = torch.randn(5, 32, 7, 7)
+    with torch.no_grad():
+        cls_old, _ = old.roi_head.bbox_head(rois)
+        cls_new, _ = grown.roi_head.bbox_head(rois)
+    assert cls_old.shape == (5, 4) and cls_new.shape == (5, 6)
+    torch.testing.assert_close(cls_new[:, :3], cls_old[:, :3], atol=ATOL,
+                               rtol=0)
+    torch.testing.assert_close(cls_new[:, 5], cls_old[:, 3], atol=ATOL,
+                               rtol=0)
+    heads = Config.fromfile(summary['config']).model.roi_head
+    assert heads.bbox_head.num_reserved == 0
+    assert heads.mask_head.num_reserved == 1

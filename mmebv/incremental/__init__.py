@@ -1,0 +1,21 @@
+"""Class-incremental recipe components, for the step that adds classes.
+
+* :class:`FreezeTrunkHook` (mmengine ``HOOKS``): train only the classifier;
+* :class:`DotRegressionLoss` and :class:`ERACELoss` (mmpretrain ``MODELS``);
+* :class:`ReplayDataset` (mmpretrain ``DATASETS``): new data mixed with
+  exemplars of the old classes.
+
+``import mmebv`` registers this package lazily with each installed codebase,
+so a config names them by type. The mmpretrain components need mmpretrain;
+without it only the hook is defined.
+"""
+import importlib.util
+
+from .freeze import FreezeTrunkHook
+
+__all__ = ['FreezeTrunkHook']
+
+if importlib.util.find_spec('mmpretrain') is not None:
+    from .losses import DotRegressionLoss, ERACELoss  # noqa: F401
+    from .replay import ReplayDataset  # noqa: F401
+    __all__ += ['DotRegressionLoss', 'ERACELoss', 'ReplayDataset']
