@@ -30,7 +30,7 @@ class ReplayDataset:
     ``round(ratio * len(dataset))`` samples, so the buffer is repeated to
     reach the ratio (1:1 by default). A shuffling sampler mixes both parts
     in every batch. Indices ``[0, len(dataset))`` are the new data, the
-    others replayed samples (see :attr:`num_new`). Exemplars are chosen at
+    others replayed samples (see ``num_new``). Exemplars are chosen at
     random with ``seed``; herding (iCaRL) needs a trained model's features
     and is not implemented here.
 
