@@ -91,7 +91,7 @@ def test_loss_decreases_and_ebvs_stay_fixed(head):
     for _ in range(30):
         loss = head.loss((feats, ), samples(labels))['loss']
         wrapper.update_params(loss)
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     assert losses[-1] < 0.05 * losses[0]
     assert torch.equal(head.ebv.ebvs, ebvs_before)
     accuracy = (head(( feats, )).argmax(1) == labels).float().mean()

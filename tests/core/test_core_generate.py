@@ -34,6 +34,7 @@ def test_simplex():
     assert mu_of(11, 10) == pytest.approx(0.1, abs=1e-6)
 
 
+@pytest.mark.filterwarnings('ignore:.*hard to tell apart')  # d = 2: poor
 @pytest.mark.parametrize('n', [4, 5, 9])
 def test_plane(n):
     assert mu_of(n, 2) == pytest.approx(math.cos(math.pi / n), abs=1e-6)
@@ -53,6 +54,7 @@ def test_equiangular_tight_frames(d, n):
     assert mu == pytest.approx(1 / 3, rel=RTOL)
 
 
+@pytest.mark.filterwarnings('ignore:.*hard to tell apart')  # d = 2: poor
 def test_bound_never_beaten():
     for d in range(2, 6):  # in one dimension classes coincide: refused
         for n in range(d + 2, 14, 3):
