@@ -22,8 +22,29 @@ def _check_reduction(reduction: str) -> str:
     return reduction
 
 
+class _WeightedLoss(nn.Module):
+    """A per-sample loss, weighted and reduced as mmpretrain's losses are."""
+
+    def __init__(self, loss_weight: float = 1.0,
+                 reduction: str = 'mean') -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+        self.reduction = _check_reduction(reduction)
+
+    def _reduce(self, loss: Tensor, weight: Optional[Tensor],
+                avg_factor: Optional[float],
+                reduction_override: Optional[str]) -> Tensor:
+        """``loss`` (B, ) weighted by ``weight`` and ``loss_weight``, then
+        reduced by ``reduction_override`` or ``reduction``."""
+        reduction = _check_reduction(reduction_override or self.reduction)
+        if weight is not None:
+            weight = weight.float()
+        return self.loss_weight * weight_reduce_loss(
+            loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
+
+
 @MODELS.register_module()
-class DotRegressionLoss(nn.Module):
+class DotRegressionLoss(_WeightedLoss):
     """0.5 * (cos(h, w_y) - 1)^2: the dot regression loss of NC-FSCIL.
 
     With unit EBVs w and the normalised embedding h, ``w_y . h`` is the
@@ -45,12 +66,6 @@ class DotRegressionLoss(nn.Module):
     #: What the EBV head passes: cosines (logits * tau).
     ebv_input = 'cosine'
 
-    def __init__(self, loss_weight: float = 1.0,
-                 reduction: str = 'mean') -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
-        self.reduction = _check_reduction(reduction)
-
     def forward(self,
                 cls_score: Tensor,
                 label: Tensor,
@@ -71,21 +86,17 @@ class DotRegressionLoss(nn.Module):
         Returns:
             The weighted loss (a scalar unless the reduction is ``'none'``).
         """
-        reduction = _check_reduction(reduction_override or self.reduction)
         cos = cls_score.float()
         if label.dim() == 1:
             target_cos = cos.gather(1, label.long().view(-1, 1)).squeeze(1)
             loss = 0.5 * (target_cos - 1).pow(2)
         else:
             loss = 0.5 * (label.float() * (cos - 1).pow(2)).sum(dim=1)
-        if weight is not None:
-            weight = weight.float()
-        return self.loss_weight * weight_reduce_loss(
-            loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
+        return self._reduce(loss, weight, avg_factor, reduction_override)
 
 
 @MODELS.register_module()
-class ERACELoss(nn.Module):
+class ERACELoss(_WeightedLoss):
     """Cross-entropy with ER-ACE's asymmetric masking, for the step that
     adds classes ``[num_old_classes, num_classes)``.
 
@@ -114,7 +125,7 @@ class ERACELoss(nn.Module):
                  num_classes: Optional[int] = None,
                  loss_weight: float = 1.0,
                  reduction: str = 'mean') -> None:
-        super().__init__()
+        super().__init__(loss_weight, reduction)
         if isinstance(num_old_classes, bool) or not isinstance(
                 num_old_classes, int) or num_old_classes < 0:
             raise ValueError(f'num_old_classes={num_old_classes!r} must be a '
@@ -128,8 +139,6 @@ class ERACELoss(nn.Module):
                 f"step's included)")
         self.num_old_classes = num_old_classes
         self.num_classes = num_classes
-        self.loss_weight = loss_weight
-        self.reduction = _check_reduction(reduction)
 
     def forward(self,
                 cls_score: Tensor,
@@ -155,7 +164,7 @@ class ERACELoss(nn.Module):
             ValueError: soft labels, or a label at or above the classes
                 seen.
         """
-        reduction = _check_reduction(reduction_override or self.reduction)
+        _check_reduction(reduction_override or self.reduction)
         if label.dim() != 1:
             raise ValueError(
                 'ERACELoss needs class indices: soft targets (Mixup, CutMix '
@@ -178,7 +187,4 @@ class ERACELoss(nn.Module):
             ~incoming.unsqueeze(1) | (columns >= self.num_old_classes))
         logits = cls_score.float().masked_fill(~allowed, float('-inf'))
         loss = F.cross_entropy(logits, label, reduction='none')
-        if weight is not None:
-            weight = weight.float()
-        return self.loss_weight * weight_reduce_loss(
-            loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
+        return self._reduce(loss, weight, avg_factor, reduction_override)
