@@ -8,10 +8,6 @@
 _base_ = './fpn_r50_fc_ade20k.py'
 custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
 
-# EBVs: None = mmebv's own (generated, 150 x 150, stored in the checkpoint).
-# To use the authors' vectors, convert their eq_150_150.pkl into a folder
-# (README, "The authors' EBV files") and set it here.
-authors_ebv_dir = None  # e.g. 'data/ebvs/authors'
 ebv_backbone = 'work_dirs/ebv_pretrain/resnet50_ebv_backbone.pth'
 
 # The EBV backbone is the torchvision-style ResNet (mmpretrain's), not
@@ -24,8 +20,6 @@ model = dict(
         init_cfg=dict(
             type='Pretrained', checkpoint=ebv_backbone, prefix='backbone.')),
     decode_head=dict(
-        type='EBVFPNHead',
-        ebv_file=None if authors_ebv_dir is None else authors_ebv_dir +
-        '/eq_150_150.safetensors'))
+        type='EBVFPNHead'))
 # Fail at start-up unless the backbone really holds the checkpoint's weights.
 custom_hooks = [dict(type='PretrainedCheckHook')]

@@ -5,20 +5,10 @@
 # and converted by tools/model_converters/ebv_to_backbone.py.
 _base_ = './mask_rcnn_r50_ebv-heads_ms-poly-3x_coco.py'
 
-# EBVs: None = mmebv's own; a folder = the authors' converted eq_81_81 files
-# (see mask_rcnn_r50_ebv-heads_ms-poly-3x_coco.py).
-authors_ebv_dir = None  # e.g. 'data/ebvs/authors'
 ebv_backbone = 'work_dirs/ebv_pretrain/resnet50_ebv_backbone.pth'
 
 # mmdet's ResNet has the layout of mmpretrain's (torchvision-style) ResNet.
 model = dict(
-    roi_head=dict(
-        bbox_head=dict(
-            ebv_file=None if authors_ebv_dir is None else authors_ebv_dir +
-            '/eq_81_81.safetensors'),
-        mask_head=dict(
-            ebv_file=None if authors_ebv_dir is None else authors_ebv_dir +
-            '/eq_81_80.safetensors')),
     backbone=dict(
         init_cfg=dict(
             type='Pretrained', checkpoint=ebv_backbone, prefix='backbone.')))

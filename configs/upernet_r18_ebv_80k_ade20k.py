@@ -7,21 +7,12 @@
 # run but the authors' EBV-heads one (which tested with sliding windows).
 _base_ = './upernet_r18_ebv-heads_80k_ade20k.py'
 
-# EBVs: None = mmebv's own; a folder = the authors' converted eq_150_150 file
-# (see upernet_r18_ebv-heads_80k_ade20k.py).
-authors_ebv_dir = None  # e.g. 'data/ebvs/authors'
 ebv_backbone = 'work_dirs/ebv_pretrain/resnet18_ebv_backbone.pth'
 
 # The EBV backbone is the torchvision-style ResNet (mmpretrain's), not
 # ResNetV1c: mmseg's ResNet has its layout; `pretrained` must be None to use
 # init_cfg.
 model = dict(
-    decode_head=dict(
-        ebv_file=None if authors_ebv_dir is None else authors_ebv_dir +
-        '/eq_150_150.safetensors'),
-    auxiliary_head=dict(
-        ebv_file=None if authors_ebv_dir is None else authors_ebv_dir +
-        '/eq_150_150.safetensors'),
     test_cfg=dict(_delete_=True, mode='whole'),
     pretrained=None,
     backbone=dict(

@@ -6,21 +6,12 @@
 # tools/model_converters/ebv_to_backbone.py.
 _base_ = './upernet_r18_ebv-heads_ade20k.py'
 
-# EBVs: None = mmebv's own; a folder = the authors' converted eq_150_150 file
-# (see upernet_r18_ebv-heads_ade20k.py).
-authors_ebv_dir = None  # e.g. 'data/ebvs/authors'
 ebv_backbone = 'work_dirs/ebv_pretrain/resnet18_ebv_backbone.pth'
 
 # The EBV backbone is the torchvision-style ResNet (mmpretrain's), not
 # ResNetV1c: mmseg's ResNet has its layout; `pretrained` must be None to use
 # init_cfg.
 model = dict(
-    decode_head=dict(
-        ebv_file=None if authors_ebv_dir is None else authors_ebv_dir +
-        '/eq_150_150.safetensors'),
-    auxiliary_head=dict(
-        ebv_file=None if authors_ebv_dir is None else authors_ebv_dir +
-        '/eq_150_150.safetensors'),
     pretrained=None,
     backbone=dict(
         type='ResNet',

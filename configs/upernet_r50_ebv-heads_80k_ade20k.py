@@ -10,18 +10,8 @@ custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
 # The batch the lr is meant for; --auto-scale-lr rescales it for other setups.
 auto_scale_lr = dict(enable=False, base_batch_size=32)
 
-# EBVs: None = mmebv's own (generated, 150 x 150, stored in the checkpoint).
-# To use the authors' vectors, convert their eq_150_150.pkl into a folder
-# (README, "The authors' EBV files") and set it here; the decode and auxiliary
-# heads share them.
-authors_ebv_dir = None  # e.g. 'data/ebvs/authors'
-
 model = dict(
     decode_head=dict(
-        type='EBVUPerHead',
-        ebv_file=None if authors_ebv_dir is None else authors_ebv_dir +
-        '/eq_150_150.safetensors'),
+        type='EBVUPerHead'),
     auxiliary_head=dict(
-        type='EBVFCNHead',
-        ebv_file=None if authors_ebv_dir is None else authors_ebv_dir +
-        '/eq_150_150.safetensors'))
+        type='EBVFCNHead'))

@@ -4,20 +4,11 @@
 # tools/model_converters/ebv_to_backbone.py.
 _base_ = './upernet_swin_t_ebv-heads_ade20k.py'
 
-# EBVs: None = mmebv's own; a folder = the authors' converted eq_150_150 file
-# (see upernet_swin_t_ebv-heads_ade20k.py).
-authors_ebv_dir = None  # e.g. 'data/ebvs/authors'
 ebv_backbone = 'work_dirs/ebv_pretrain/swin-t_ebv_backbone.pth'
 
 # mmpretrain's SwinTransformer (the pretraining backbone), which loads the
 # mmpretrain layout under init_cfg.prefix.
 model = dict(
-    decode_head=dict(
-        ebv_file=None if authors_ebv_dir is None else authors_ebv_dir +
-        '/eq_150_150.safetensors'),
-    auxiliary_head=dict(
-        ebv_file=None if authors_ebv_dir is None else authors_ebv_dir +
-        '/eq_150_150.safetensors'),
     backbone=dict(
         _delete_=True,
         type='mmpretrain.SwinTransformer',

@@ -2,14 +2,6 @@
 # d = 1000 is resnet50_ebv_8xb128-sgd-a2-105e_in1k.py.
 _base_ = ['./resnet50_ebv_8xb128-sgd-a2-105e_in1k.py']
 
-# EBVs: None = mmebv's own (generated from the head's settings, stored in
-# the checkpoint). To train with the authors' vectors instead, convert their
-# EBV_pkl/eq_300_1000.pkl (README, "The authors' EBV files") into a folder and
-# set it here.
-authors_ebv_dir = None  # e.g. 'data/ebvs/authors'
-
 model = dict(
     head=dict(
-        ebv_dim=300,
-        ebv_file=None if authors_ebv_dir is None else authors_ebv_dir +
-        '/eq_300_1000.safetensors'))
+        ebv_dim=300))

@@ -51,7 +51,8 @@ class EBVClsHead(ClsHead):
         tau (float): Temperature dividing the cosine similarities, finite
             and >= 1e-3. Defaults to 0.07.
         ebv_file (str, optional): ``.safetensors`` EBV file
-            (``tools/generate_ebvs.py``). Defaults to None: EBVs generated
+            (``tools/generate_ebvs.py``), or a folder holding
+            ``eq_{d}_{N}.safetensors``. Defaults to None: EBVs generated
             from ``method``, ``alpha``, ``seed``.
         method (str): EBV generation method when no file is given. Defaults
             to ``'auto'``.

@@ -53,8 +53,9 @@ class EBVClassifier(nn.Module):
         tau (float): Temperature dividing the cosine similarities, finite
             and >= :data:`~.scoring.MIN_TAU`. Defaults to 0.07.
         ebv_file (str, optional): A ``.safetensors`` file written by
-            :func:`~.storage.save_ebvs` or ``tools/generate_ebvs.py``;
-            excludes non-default ``method``, ``alpha`` and ``seed``.
+            :func:`~.storage.save_ebvs` or ``tools/generate_ebvs.py``, or a
+            folder holding ``eq_{d}_{N}.safetensors`` (d = ``dim``, N =
+            num_classes + num_reserved); excludes non-default ``method``, ``alpha`` and ``seed``.
             Defaults to None (generate).
         method (str): Generation method when no file is given: ``'auto'``,
             ``'paper'`` or ``'kerdock'``. Defaults to ``'auto'``.

@@ -52,7 +52,8 @@ class EBVPredictor(nn.Module):
         tau (float): Temperature dividing the cosine similarities. Defaults
             to 0.07.
         ebv_file (str, optional): ``.safetensors`` EBV file
-            (``tools/generate_ebvs.py``). Defaults to None (generated from
+            (``tools/generate_ebvs.py``), or a folder holding
+            ``eq_{d}_{N}.safetensors``. Defaults to None (generated from
             ``method``, ``alpha`` and ``seed``).
         method (str): EBV generation method when no file is given. Defaults
             to ``'auto'``.
@@ -109,8 +110,8 @@ class EBVHeadMixin:
         ebv_dim (int, optional): EBV dimension d. Defaults to None (d = the
             number of outputs of the replaced layer, plus ``num_reserved``).
         tau (float): Temperature dividing the cosines. Defaults to 0.07.
-        ebv_file (str, optional): ``.safetensors`` EBV file. Defaults to
-            None (generated from ``method``, ``alpha``, ``seed``).
+        ebv_file (str, optional): ``.safetensors`` EBV file, or a folder
+            holding ``eq_{d}_{N}.safetensors``. Defaults to None (generated from ``method``, ``alpha``, ``seed``).
         method (str): EBV generation method. Defaults to ``'auto'``.
         alpha (float, optional): Target max |cos| when generating. Defaults
             to None (the method's default).

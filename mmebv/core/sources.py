@@ -1,5 +1,6 @@
 """Where a head's EBVs come from: a file, the cache of generated sets, or
 the generator; dense or structured (Kerdock signs)."""
+import os
 import warnings
 from dataclasses import dataclass
 from typing import Optional
@@ -63,6 +64,30 @@ def rows_text(num_vectors: int, num_reserved: int = 0) -> str:
             f'{num_reserved} = {num_vectors} rows')
 
 
+def file_in_folder(ebv_file: str, num_vectors: int, dim: int) -> str:
+    """The file a head reads from ``ebv_file``: the file itself, or, for a
+    folder, its ``eq_{d}_{N}.safetensors`` (the authors' naming).
+
+    Raises:
+        EBVFileError: ``ebv_file`` is a folder without that file.
+    """
+    if not os.path.isdir(ebv_file):
+        return ebv_file
+    name = f'eq_{dim}_{num_vectors}.safetensors'
+    path = os.path.join(ebv_file, name)
+    if not os.path.isfile(path):
+        present = sorted(f for f in os.listdir(ebv_file)
+                         if f.endswith('.safetensors'))
+        raise EBVFileError(
+            f'ebv_file={ebv_file!r} is a folder, so the head reads {name} '
+            f'from it (d={dim}, N={num_vectors}), which is not there (it '
+            f'holds: {", ".join(present) or "no .safetensors file"}). Write '
+            f'it with tools/model_converters/ebv_pickle_to_safetensors.py '
+            f'(--rows {num_vectors} keeps the first rows of a larger set) or '
+            f'tools/generate_ebvs.py --out {path}, or name a file.')
+    return path
+
+
 def structured_ebvs(num_vectors: int, dim: int, ebv_file: Optional[str],
                     method: str,
                     num_reserved: int = 0) -> Optional[KerdockEBVs]:
@@ -112,8 +137,9 @@ def resolve_ebvs(num_vectors: int, dim: int, ebv_file: Optional[str] = None,
         num_vectors: N, one EBV per class, reserved rows included (one set
             of N rows is generated or read).
         dim: d, the embedding dimension.
-        ebv_file: A dense or structured EBV file; excludes non-default
-            ``method``, ``alpha`` and ``seed``.
+        ebv_file: A dense or structured EBV file, or a folder holding
+            ``eq_{d}_{N}.safetensors`` files (such as the authors' converted
+            sets); excludes non-default ``method``, ``alpha`` and ``seed``.
         method: Generation method when no file is given (``'kerdock'``:
             the structured set).
         alpha: Generation target max |cos| (None: the method's default).
@@ -126,10 +152,12 @@ def resolve_ebvs(num_vectors: int, dim: int, ebv_file: Optional[str] = None,
         in a distributed run, are rank 0's on every rank.
 
     Raises:
-        EBVFileError: ``ebv_file`` is missing, damaged, invalid or of
-            another shape.
+        EBVFileError: ``ebv_file`` (or its folder's file) is missing,
+            damaged, invalid or of another shape.
         ValueError: ``ebv_file`` given with generation arguments.
     """
+    if ebv_file is not None:
+        ebv_file = file_in_folder(ebv_file, num_vectors, dim)
     kerdock = structured_ebvs(num_vectors, dim, ebv_file, method,
                               num_reserved)
     if kerdock is not None:  # signs only, fast transforms

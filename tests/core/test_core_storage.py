@@ -111,3 +111,17 @@ def test_classifier_uses_file(tmp_path, ebvs):
     assert torch.equal(head.ebvs, ebvs)
     with pytest.raises(EBVFileError):
         EBVClassifier(13, 5, ebv_file=path)
+
+
+def test_classifier_reads_its_file_from_a_folder(tmp_path, ebvs):
+    """A folder as ebv_file: each head reads eq_{d}_{N}.safetensors."""
+    from mmebv.core import EBVClassifier
+    save_ebvs(str(tmp_path / 'eq_5_12.safetensors'), ebvs)
+    save_ebvs(str(tmp_path / 'eq_5_10.safetensors'), ebvs[:10])
+    assert torch.equal(EBVClassifier(12, 5, ebv_file=str(tmp_path)).ebvs,
+                       ebvs)
+    assert torch.equal(EBVClassifier(10, 5, ebv_file=str(tmp_path)).ebvs,
+                       ebvs[:10])
+    with pytest.raises(EBVFileError, match=r'reads eq_6_12\.safetensors.*'
+                       r'holds: eq_5_10\.safetensors, eq_5_12\.safetensors'):
+        EBVClassifier(12, 6, ebv_file=str(tmp_path))
