@@ -1,486 +1,507 @@
-"""Adding classes to a trained model: does EBV forget less than FC?
+"""Adding classes with the class-incremental recipe: EBV vs FC on real digits.
 
-    python benchmarks/class_addition.py [--seeds 3] [--tasks cls seg]
-        [--work-dir work_dirs/class_addition] [--quick]
+    python benchmarks/class_addition.py [--seeds 3] [--quick]
+        [--work-dir work_dirs/class_addition]
         [--report docs/en/benchmarks/class_addition.md]
 
-Class-incremental learning in miniature on real handwritten digits (the
-5,000 MNIST digits of :mod:`digits_lab.digits`), for classification
-(mmpretrain ``ImageClassifier``, 1/8-width CIFAR ResNet-18) and semantic
-segmentation (mmseg ``EncoderDecoder``, quarter-width dilated ResNet-18 + FCN
-head, on
-scenes of digits from :mod:`digits_lab.digit_scenes`):
+Class-incremental classification (no task id: argmax over every class seen)
+of the 5,000 real MNIST digits of :mod:`digits_lab.digits` (350 training,
+50 validation and 100 test digits per class), by an mmpretrain
+``ImageClassifier`` with a two-layer MLP trunk (:mod:`digits_lab.incremental`)
+and an EBV head (10 EBVs in R^10 from the first step, the future classes'
+reserved: ``num_reserved``) or an FC head (grown by the surgery), both
+trained with Adam. Two protocols: digits 0-4 then 5-9, and 5 tasks of 2
+digits. Every training is an mmengine ``Runner`` over a config written in the
+work dir (``tools/train.py CONFIG`` reruns it); between steps
+``tools/add_classes.py``'s surgery adds the step's classes (EBV heads:
+reserved vectors activated; FC heads: new rows). The arms, for both heads
+with the same data, exemplars (20 per old class, chosen at random with the
+seed), ratio (1 replayed : 1 new) and steps:
 
-1. train on digits 0-4 only (segmentation: background + 0-4);
-2. add digits 5-9 with ``tools/add_classes.py``'s surgery
-   (:func:`mmebv.engine.add_classes.add_classes`; EBV heads: 5 new EBVs,
-   FC heads: 5 new rows initialised as upstream) and check that the grown
-   model's old logits are the old model's;
-3. fine-tune on the new classes' data only, and separately on it plus a
-   replay set of old-class examples (``--replay``, default 5% of the old
-   training set);
-4. evaluate on held-out digits of all ten classes: old-class and new-class
-   accuracy (segmentation: mean IoU over the digit classes of each group).
+- ``new-only``: fine-tune on the new classes' data (the floor);
+- ``replay``: fine-tune on it plus the exemplars (``ReplayDataset``);
+- ``frozen+replay``: the same data, trunk frozen (``FreezeTrunkHook``): EBV
+  heads train their projection with the dot-regression loss, FC heads their
+  layer with cross-entropy;
+- ``replay+ace``: ``replay`` with the ER-ACE loss (``ERACELoss``);
+- ``replay+lwf``: ``replay`` plus LwF's distillation of the old classes'
+  scores from the grown model (``LwFClassifier``, weight 1, T = 2).
 
-EBV heads use d = 16 (N = 5 -> 10 classes, 6 -> 11 segmentation classes: the
-new EBVs are orthogonal to the old ones). Both heads get the same backbone,
-data, optimiser (classification: SGD with momentum 0.9; segmentation: AdamW,
-with which the FCN learns the digit strokes from scratch in a few hundred
-steps; cosine lr, gradient clipping) and steps. Each cell's result is saved
-under the work dir with its schedule; a rerun reuses cells of the same
-schedule and refuses a work dir made with another.
-``--quick`` runs every cell at a tiny schedule (for the tests).
+Each arm runs at every step lr of the schedule; the one with the best
+validation accuracy (digits held out of the training ones) is reported.
+
+Each cell (protocol, head, seed, arm) is saved under the work dir with its
+schedule; a rerun reuses cells of the same schedule and refuses a work dir
+made with another. The scores also go to ``class_addition.json`` next to the
+report. ``--quick`` runs every cell at a tiny schedule (for the tests).
 """
 import argparse
 import json
-import math
 import os
-import statistics
 import sys
 import time
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [REPO, os.path.join(REPO, 'projects', 'digits')]
+LAB = os.path.join(REPO, 'projects', 'digits')
+sys.path[:0] = [REPO, LAB]
 
-import mmebv  # noqa: E402,F401
+from digits_lab.digits import split_digits  # noqa: E402
+from digits_lab.incremental import (read_digit_arrays,  # noqa: E402
+                                    write_digit_arrays)
 from digits_lab.reporting import machine, mean_and_std, mean_std  # noqa
 from mmebv.analysis.io import atomic_write_json, atomic_write_text  # noqa
-from mmebv.engine.add_classes import (add_classes, build_model,  # noqa
-                                      load_state)
+from mmebv.engine.add_classes import add_classes  # noqa: E402
 
+PROTOCOLS = {
+    '0-4 then 5-9': ((0, 1, 2, 3, 4), (5, 6, 7, 8, 9)),
+    '5 tasks of 2': ((0, 1), (2, 3), (4, 5), (6, 7), (8, 9)),
+}
 HEADS = ('ebv', 'fc')
-MODES = ('new-only', 'replay')
-OLD, NEW = tuple(range(5)), tuple(range(5, 10))
-EBV_DIM = 16
-#: Schedules: steps of the first training and of each fine-tuning, batch
-#: size, images per class, optimiser and learning rate.
+ARMS = ('new-only', 'replay', 'frozen+replay', 'replay+ace', 'replay+lwf')
+#: Schedules: iterations of the first training and of each step, batch,
+#: Adam's lr of the first training and the step lrs tried (the one with the
+#: best validation accuracy over all classes is reported), exemplars per old
+#: class, digits per class in each part.
 SCHEDULES = {
-    'cls': dict(full=dict(steps=80, finetune=30, batch=32, per_class=150,
-                          test_per_class=50, optimizer='SGD', lr=0.02),
-                quick=dict(steps=3, finetune=2, batch=8, per_class=8,
-                           test_per_class=4, optimizer='SGD', lr=0.02)),
-    'seg': dict(full=dict(steps=1500, finetune=300, batch=8, per_class=100,
-                          test_per_class=15, optimizer='AdamW', lr=4e-3),
-                quick=dict(steps=2, finetune=2, batch=2, per_class=4,
-                           test_per_class=2, optimizer='AdamW', lr=4e-3)),
+    'full': dict(base_iters=400, step_iters=200, batch=64, lr=1e-3,
+                 step_lrs=[3e-4, 1e-3, 3e-3], exemplars=20, train=350,
+                 val=50, test=100),
+    'quick': dict(base_iters=3, step_iters=2, batch=8, lr=1e-3,
+                  step_lrs=[1e-3], exemplars=2, train=12, val=4,
+                  test=6),
 }
-SCENE = dict(image_size=64, num_digits=(1, 2), digit_size=(28, 44))
-
-CLS_CONFIG = """
-default_scope = 'mmpretrain'
-custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
-model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(type='ClsDataPreprocessor', num_classes=5,
-                           mean=[33.3] * 3, std=[78.6] * 3),
-    backbone=dict(type='ResNet_CIFAR', depth=18, base_channels=8,
-                  stem_channels=8),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict({head}, num_classes=5, in_channels=64))
-"""
-SEG_CONFIG = """
-default_scope = 'mmseg'
-custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
-norm_cfg = dict(type='BN', requires_grad=True)
-model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(type='SegDataPreProcessor', mean=[60.] * 3,
-                           std=[60.] * 3, size=(64, 64), pad_val=0,
-                           seg_pad_val=255),
-    backbone=dict(type='ResNetV1c', depth=18, base_channels=16,
-                  stem_channels=16, out_indices=(3, ), dilations=(1, 1, 2, 4),
-                  strides=(1, 1, 1, 1), norm_cfg=norm_cfg,
-                  contract_dilation=True),
-    decode_head=dict({head}, in_channels=128, in_index=0, channels=64,
-                     num_convs=1, concat_input=False, dropout_ratio=0.1,
-                     num_classes=6, norm_cfg=norm_cfg, align_corners=False,
-                     loss_decode=dict(type='CrossEntropyLoss',
-                                      use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(), test_cfg=dict(mode='whole'))
-"""
-HEAD_TYPES = {
-    ('cls', 'ebv'): f"type='EBVClsHead', ebv_dim={EBV_DIM}",
-    ('cls', 'fc'): "type='LinearClsHead'",
-    ('seg', 'ebv'): f"type='EBVFCNHead', ebv_dim={EBV_DIM}",
-    ('seg', 'fc'): "type='FCNHead'",
-}
+MLP_WIDTH = 256
+#: The thresholds of the issue's targets, in points (%).
+GATE_OLD = 50.0
+WIN_MARGIN = 5.0
+NEW_SLACK = 5.0
+RETAINED = 0.9
 
 
 # Data ---------------------------------------------------------------------
 
 
-def digit_data(schedule: dict, seed: int) -> Dict[str, Dict[int, np.ndarray]]:
-    """Balanced train / test digits per class (disjoint)."""
-    from digits_lab.digits import split_digits
-    split = split_digits(imbalance_ratio=1,
-                         test_per_class=schedule['test_per_class'],
+def write_data(path: str, schedule: dict, seed: int) -> None:
+    """Train / val / test digits of every class, disjoint, as one ``.npz``."""
+    split = split_digits(imbalance_ratio=1, test_per_class=schedule['test'],
                          seed=seed)
-    return dict(train={k: v[:schedule['per_class']]
-                       for k, v in split['train'].items()},
-                test=split['test'])
+    parts: Dict[str, Tuple[list, list]] = {
+        'train': ([], []), 'val': ([], []), 'test': ([], [])}
+    for label in range(10):
+        train = split['train'][label]
+        for part, images in (
+                ('val', train[:schedule['val']]),
+                ('train', train[schedule['val']:schedule['val'] +
+                                schedule['train']]),
+                ('test', split['test'][label])):
+            parts[part][0].append(images)
+            parts[part][1].append(np.full(len(images), label))
+    write_digit_arrays(path, {
+        part: (np.concatenate(images), np.concatenate(labels))
+        for part, (images, labels) in parts.items()})
 
 
-def classification_set(digits: Dict[int, np.ndarray], classes) -> Tuple:
-    """(images (n, 3, 28, 28) float, labels (n,)) of ``classes``."""
-    images = np.concatenate([digits[c] for c in classes])
-    labels = np.concatenate([[c] * len(digits[c]) for c in classes])
-    images = torch.from_numpy(images).float()[:, None].expand(-1, 3, -1, -1)
-    return images.contiguous(), torch.from_numpy(labels).long()
+# Configs ------------------------------------------------------------------
 
 
-def scene_set(digits: Dict[int, np.ndarray], classes, count: int,
-              seed: int) -> Tuple:
-    """``count`` scenes of digits of ``classes``: (images (n, 3, 64, 64),
-    label maps (n, 64, 64) with background 0 and digit k as k + 1)."""
-    from digits_lab.digit_scenes import compose_scene
-    pool = {i: digits[c] for i, c in enumerate(classes)}
-    rng = np.random.default_rng(seed)
-    images, maps = [], []
-    for _ in range(count):
-        image, labels, masks = compose_scene(pool, rng, **SCENE)
-        label_map = np.zeros(image.shape[:2], np.int64)
-        for label, mask in zip(labels, masks):
-            label_map[mask] = classes[label] + 1
-        images.append(torch.from_numpy(image).permute(2, 0, 1).float())
-        maps.append(torch.from_numpy(label_map))
-    return torch.stack(images), torch.stack(maps)
+def digits(data: str, classes: Sequence[int]) -> dict:
+    return dict(type='DigitArrays', ann_file=data, part='train',
+                classes_kept=list(classes))
 
 
-def make_sets(task: str, schedule: dict, seed: int, replay: float) -> dict:
-    digits = digit_data(schedule, seed)
-    if task == 'cls':
-        old = classification_set(digits['train'], OLD)
-        new = classification_set(digits['train'], NEW)
-        test = classification_set(digits['test'], OLD + NEW)
+def base_config(head: str, classes: Sequence[int], data: str,
+                schedule: dict, seed: int, work_dir: str) -> dict:
+    """The first training: the first task's classes (EBV heads reserve
+    vectors for the other digits)."""
+    if head == 'ebv':
+        head_cfg = dict(type='EBVClsHead', num_reserved=10 - len(classes))
     else:
-        per_class = schedule['per_class']
-        old = scene_set(digits['train'], OLD, 5 * per_class, seed)
-        new = scene_set(digits['train'], NEW, 5 * per_class, seed + 1)
-        test = scene_set(digits['test'], OLD + NEW,
-                         10 * schedule['test_per_class'], seed + 2)
-    rng = np.random.default_rng(seed)
-    kept = rng.choice(len(old[0]), max(1, round(replay * len(old[0]))),
-                      replace=False)
-    replayed = tuple(t[torch.from_numpy(kept)] for t in old)
-    return dict(old=old, new=new, test=test,
-                replay=tuple(torch.cat([n, r]) for n, r in zip(new,
-                                                               replayed)))
+        head_cfg = dict(type='LinearClsHead')
+    head_cfg.update(num_classes=len(classes), in_channels=MLP_WIDTH,
+                    loss=dict(type='CrossEntropyLoss', loss_weight=1.0))
+    iters = schedule['base_iters']
+    return dict(
+        default_scope='mmpretrain',
+        custom_imports=dict(imports=['mmebv', 'digits_lab.incremental'],
+                            allow_failed_imports=False),
+        model=dict(type='ImageClassifier',
+                   data_preprocessor=dict(type='ClsDataPreprocessor',
+                                          mean=[33.3], std=[78.6]),
+                   backbone=dict(type='DigitMLP', width=MLP_WIDTH),
+                   head=head_cfg),
+        train_dataloader=dict(
+            batch_size=schedule['batch'], num_workers=0,
+            sampler=dict(type='InfiniteSampler', shuffle=True),
+            dataset=digits(data, classes)),
+        train_cfg=dict(by_epoch=False, max_iters=iters),
+        optim_wrapper=dict(optimizer=dict(type='Adam', lr=schedule['lr'])),
+        default_hooks=dict(
+            checkpoint=dict(type='SafeCheckpointHook', by_epoch=False,
+                            interval=iters),
+            logger=dict(type='LoggerHook', interval=50)),
+        custom_hooks=[],
+        log_processor=dict(by_epoch=False),
+        log_level='WARNING',
+        randomness=dict(seed=seed),
+        work_dir=work_dir)
 
 
-# Training and evaluation ---------------------------------------------------
-
-
-def batch(task: str, images, labels) -> dict:
-    if task == 'cls':
-        from mmpretrain.structures import DataSample
-        samples = [DataSample().set_gt_label(int(y)) for y in labels]
-        return dict(inputs=images, data_samples=samples)
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    samples = []
-    for y in labels:
-        sample = SegDataSample(gt_sem_seg=PixelData(data=y[None]))
-        sample.set_metainfo(dict(img_shape=tuple(y.shape),
-                                 ori_shape=tuple(y.shape)))
-        samples.append(sample)
-    return dict(inputs=list(images), data_samples=samples)
-
-
-def fit(task: str, model, data: Tuple, steps: int, batch_size: int,
-        optimizer: str, lr: float, seed: int) -> List[float]:
-    """``optimizer`` (SGD: momentum 0.9, wd 1e-4; AdamW: wd 0.01), cosine
-    lr, clip 10, through the model's own ``train_step``; returns the
-    losses."""
-    from mmengine.optim import OptimWrapper
-    if optimizer == 'SGD':
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9,
-                                    weight_decay=1e-4)
+def step_config(cfg, head: str, arm: str, old: Sequence[int],
+                new: Sequence[int], data: str, schedule: dict, lr: float,
+                seed: int, work_dir: str) -> None:
+    """Turn the grown config ``cfg`` into the arm's step (in place)."""
+    new_data = digits(data, new)
+    if arm == 'new-only':
+        dataset = new_data
     else:
-        optimizer = torch.optim.AdamW(model.parameters(), lr=lr,
-                                      weight_decay=0.01)
-    wrapper = OptimWrapper(optimizer, clip_grad=dict(max_norm=10))
-    rng = np.random.default_rng(seed)
-    model.train()
-    losses = []
-    for step in range(steps):
-        for group in optimizer.param_groups:
-            group['lr'] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
-        index = torch.from_numpy(rng.choice(len(data[0]), batch_size,
-                                            replace=False))
-        logs = model.train_step(batch(task, data[0][index], data[1][index]),
-                                wrapper)
-        losses.append(float(sum(v.detach() for k, v in logs.items()
-                                if k.startswith('loss'))))
-    model.eval()
-    return losses
+        dataset = dict(type='ReplayDataset', dataset=new_data,
+                       memory=digits(data, old),
+                       exemplars_per_class=schedule['exemplars'],
+                       ratio=1.0, seed=seed)
+    loss = dict(type='CrossEntropyLoss', loss_weight=1.0)
+    if arm == 'replay+ace':
+        loss = dict(type='ERACELoss', num_old_classes=len(old))
+    elif arm == 'frozen+replay' and head == 'ebv':
+        loss = dict(type='DotRegressionLoss')
+    iters = schedule['step_iters']
+    cfg.model.head.loss = loss
+    cfg.model.type = 'ImageClassifier'
+    for key in ('num_old_classes', 'teacher_checkpoint'):
+        cfg.model.pop(key, None)
+    if arm == 'replay+lwf':
+        cfg.model.update(type='LwFClassifier', num_old_classes=len(old),
+                         teacher_checkpoint=cfg.load_from)
+    cfg.train_dataloader.dataset = dataset
+    cfg.train_cfg = dict(by_epoch=False, max_iters=iters)
+    cfg.optim_wrapper.optimizer.lr = lr
+    cfg.default_hooks.checkpoint.interval = iters
+    cfg.custom_hooks = ([dict(type='FreezeTrunkHook', trainable='head')]
+                        if arm == 'frozen+replay' else [])
+    cfg.work_dir = work_dir
+
+
+def train(cfg_dict, path: str, name: str) -> Tuple[torch.nn.Module, str]:
+    """Write the config to ``path``, train it; the model and checkpoint."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = cfg_dict if isinstance(cfg_dict, Config) else Config(cfg_dict)
+    cfg.dump(path)
+    cfg = Config.fromfile(path)
+    cfg.experiment_name = name  # one logger per run in this process
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    checkpoint = os.path.join(cfg.work_dir,
+                              f'iter_{cfg.train_cfg.max_iters}.pth')
+    return runner.model, checkpoint
+
+
+# Evaluation ---------------------------------------------------------------
 
 
 @torch.no_grad()
-def logits(task: str, model, images) -> torch.Tensor:
-    """Class scores: (n, N) for images, (n, N, H, W) per pixel."""
+def evaluate(model, data: str, part: str, old: Sequence[int],
+             new: Sequence[int]) -> dict:
+    """Accuracy (%) on ``part``'s digits of ``old``, ``new`` and both
+    (argmax over every class the head has), the share (%) of old-class
+    digits predicted as a new class and, for an FC head, the mean weight
+    row norm of old and new classes."""
+    images, labels = read_digit_arrays(data, part)
+    seen = np.isin(labels, list(old) + list(new))
+    images, labels = torch.from_numpy(images[seen]), torch.from_numpy(
+        labels[seen])
     model.eval()
-    out = []
-    for chunk in images.split(64):
-        data = model.data_preprocessor(batch(task, chunk, torch.zeros(
-            (len(chunk), ) + ((64, 64) if task == 'seg' else ()),
-            dtype=torch.long)), False)
-        scores = model(data['inputs'], mode='tensor')
-        if task == 'seg':
-            scores = F.interpolate(scores, size=chunk.shape[-2:],
-                                   mode='bilinear', align_corners=False)
-        out.append(scores)
-    return torch.cat(out)
+    predicted = []
+    for chunk in images.split(500):
+        inputs = model.data_preprocessor(
+            dict(inputs=chunk[:, None], data_samples=None))['inputs']
+        predicted.append(model(inputs, mode='tensor').argmax(1))
+    predicted = torch.cat(predicted)
+
+    def share(classes, hit) -> float:
+        mask = torch.isin(labels, torch.tensor(list(classes)))
+        return 100 * float(hit[mask].float().mean()) if mask.any() else 0.0
+
+    correct = predicted == labels
+    scores = dict(old=share(old, correct), new=share(new, correct),
+                  all=share(list(old) + list(new), correct),
+                  old_as_new=share(old, torch.isin(predicted, torch.tensor(
+                      list(new)))))
+    fc = getattr(model.head, 'fc', None)
+    if isinstance(fc, torch.nn.Linear):
+        norms = fc.weight.norm(dim=1)
+        scores.update(fc_norm_old=float(norms[list(old)].mean()),
+                      fc_norm_new=float(norms[list(new)].mean()))
+    return scores
 
 
-def evaluate(task: str, model, test: Tuple) -> dict:
-    """Old- and new-class accuracy (cls) or mean IoU over the digit classes
-    of each group (seg), in %."""
-    predicted = logits(task, model, test[0]).argmax(1)
-    truth = test[1]
-    if task == 'cls':
-        def accuracy(classes):
-            mask = torch.isin(truth, torch.tensor(classes))
-            return 100 * float((predicted[mask] == truth[mask]).float().mean())
-        return dict(old=accuracy(OLD), new=accuracy(NEW))
-
-    def mean_iou(classes):
-        ious = []
-        for c in classes:
-            p, t = predicted == c + 1, truth == c + 1
-            union = int((p | t).sum())
-            if union:
-                ious.append(int((p & t).sum()) / union)
-        return 100 * statistics.mean(ious) if ious else 0.0
-    return dict(old=mean_iou(OLD), new=mean_iou(NEW))
+# Cells --------------------------------------------------------------------
 
 
-# One cell: task x head x seed ---------------------------------------------
-
-
-def run_cell(task: str, head: str, seed: int, schedule: dict, replay: float,
+def run_base(protocol: str, head: str, seed: int, data: str, schedule: dict,
              folder: str) -> dict:
-    from mmengine.config import Config
-    os.makedirs(folder, exist_ok=True)
-    config = os.path.join(folder, 'base.py')
-    template = CLS_CONFIG if task == 'cls' else SEG_CONFIG
-    atomic_write_text(config, template.format(head=HEAD_TYPES[task, head]))
-    sets = make_sets(task, schedule, seed, replay)
-    torch.manual_seed(seed)
-    model = build_model(Config.fromfile(config))
+    """Train on the first task, once per (protocol, head, seed)."""
+    first = PROTOCOLS[protocol][0]
     start = time.perf_counter()
-    base_losses = fit(task, model, sets['old'], schedule['steps'],
-                      schedule['batch'], schedule['optimizer'],
-                      schedule['lr'], seed)
-    print(f'{task} {head} seed {seed}: trained on the old classes in '
-          f'{time.perf_counter() - start:.0f} s', flush=True)
-    checkpoint = os.path.join(folder, 'base.pth')
-    torch.save(dict(meta=dict(seed=seed), state_dict=model.state_dict()),
-               checkpoint)
-    result = dict(task=task, head=head, seed=seed, schedule=schedule,
-                  replay_fraction=replay, before=evaluate(
-        task, model, sets['test']), base_losses=base_losses[::5] +
-        base_losses[-1:], base_steps=len(base_losses), after={})
-    reference = logits(task, model, sets['test'][0][:16])
-    grown_dir = os.path.join(folder, 'grown')
-    add_classes(config, checkpoint, len(NEW), grown_dir, seed=seed)
-    for mode in MODES:
-        grown_cfg = Config.fromfile(os.path.join(grown_dir, 'config.py'))
-        torch.manual_seed(seed)
-        grown = build_model(grown_cfg)
-        grown.load_state_dict(load_state(grown_cfg.load_from)[0])
-        old_logits = logits(task, grown, sets['test'][0][:16])
-        drift = float((old_logits[:, :reference.shape[1]] -
-                       reference).abs().max())
-        data = sets['new'] if mode == 'new-only' else sets['replay']
-        losses = fit(task, grown, data, schedule['finetune'],
-                     schedule['batch'], schedule['optimizer'],
-                     schedule['lr'], seed + 1)
-        result['after'][mode] = dict(
-            evaluate(task, grown, sets['test']), old_logit_drift=drift,
-            train_size=len(data[0]), steps=len(losses),
-            losses=losses[::5] + losses[-1:])
-    result['seconds'] = time.perf_counter() - start
-    return result
+    cfg = base_config(head, first, data, schedule, seed, folder)
+    os.makedirs(folder, exist_ok=True)
+    model, checkpoint = train(cfg, os.path.join(folder, 'config.py'),
+                              f'{folder}_base')
+    return dict(config=os.path.join(folder, 'config.py'),
+                checkpoint=checkpoint,
+                test=evaluate(model, data, 'test', (), first),
+                seconds=time.perf_counter() - start)
+
+
+def run_arm(protocol: str, head: str, arm: str, seed: int, data: str,
+            schedule: dict, lr: float, base: dict, folder: str) -> dict:
+    """Every step of ``protocol`` after the first, with ``arm``'s recipe
+    at step lr ``lr``."""
+    tasks = PROTOCOLS[protocol]
+    config, checkpoint = base['config'], base['checkpoint']
+    before = base['test']['new']  # the first task's classes, just learnt
+    steps = []
+    start = time.perf_counter()
+    for index, new in enumerate(tasks[1:], start=1):
+        old = sum(tasks[:index], ())
+        step_dir = os.path.join(folder, f'step{index}')
+        grown = add_classes(config, checkpoint, len(new),
+                            os.path.join(step_dir, 'grown'), seed=seed,
+                            overwrite=True)
+        from mmengine.config import Config
+        cfg = Config.fromfile(grown['config'])
+        step_config(cfg, head, arm, old, new, data, schedule, lr, seed,
+                    step_dir)
+        config = os.path.join(step_dir, 'config.py')
+        model, checkpoint = train(cfg, config, f'{step_dir}')
+        steps.append(dict(
+            before_old=before,
+            test=evaluate(model, data, 'test', old, new),
+            val=evaluate(model, data, 'val', old, new)))
+        before = steps[-1]['test']['all']  # every class seen so far
+    return dict(steps=steps, lr=lr, seconds=time.perf_counter() - start)
+
+
+def record(protocol: str, head: str, arm: str, seed: int,
+           cell: dict) -> dict:
+    """The JSON record of a cell: its last step's scores."""
+    last = cell['steps'][-1]
+    return dict(task='cls', protocol=protocol, arm=arm, head=head,
+                seed=seed, lr=cell['lr'], **{k: round(last['test'][k], 2)
+                              for k in ('old', 'new', 'all')},
+                old_as_new=round(last['test']['old_as_new'], 2),
+                before_old=round(last['before_old'], 2),
+                val={k: round(last['val'][k], 2)
+                     for k in ('old', 'new', 'all')},
+                **{k: round(last['test'][k], 4)
+                   for k in ('fc_norm_old', 'fc_norm_new')
+                   if k in last['test']})
 
 
 # Report -------------------------------------------------------------------
 
 
-def table(results: List[dict], task: str) -> str:
-    lines = [f'| head | fine-tuned on | seeds | old classes before | old '
-             f'after | forgetting (old drop) | new after | forgetting per '
-             f'seed |', '|---|---|---|---|---|---|---|---|']
-    for head in HEADS:
-        cells = [r for r in results if r['task'] == task and r['head'] == head]
-        if not cells:
-            continue
-        for mode in MODES:
-            before = [r['before']['old'] for r in cells]
-            old = [r['after'][mode]['old'] for r in cells]
-            new = [r['after'][mode]['new'] for r in cells]
-            drop = [b - a for b, a in zip(before, old)]
-            per_seed = ', '.join(f'{d:.1f}' for d in drop)
-            seeds = ', '.join(str(r['seed']) for r in cells)
-            lines.append(f'| {head.upper()} | {mode} | {seeds} | '
-                         f'{mean_std(before)} | '
-                         f'{mean_std(old)} | {mean_std(drop)} | '
-                         f'{mean_std(new)} | {per_seed} |')
-    return '\n'.join(lines)
+def cells_of(records: List[dict], protocol: str, arm: str,
+             head: str) -> List[dict]:
+    return sorted((r for r in records if (r['protocol'], r['arm'],
+                                          r['head']) == (protocol, arm, head)),
+                  key=lambda r: r['seed'])
 
 
-def plot(results: List[dict], path: str) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    tasks = sorted({r['task'] for r in results})
-    fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4),
-                             squeeze=False)
-    groups = [('old', 'before', None), ('old', 'new-only', 'new-only'),
-              ('old', 'replay', 'replay'), ('new', 'new-only', 'new-only'),
-              ('new', 'replay', 'replay')]
-    for ax, task in zip(axes[0], tasks):
-        for offset, head in ((-0.2, 'ebv'), (0.2, 'fc')):
-            cells = [r for r in results
-                     if r['task'] == task and r['head'] == head]
+def scores_table(records: List[dict], protocol: str) -> List[str]:
+    lines = ['| arm | head | old | new | all | old digits predicted new | '
+             'old kept (old / before) | FC row norm new / old | step lr '
+             'per seed |', '|---|---|---|---|---|---|---|---|---|']
+    for arm in ARMS:
+        for head in HEADS:
+            cells = cells_of(records, protocol, arm, head)
             if not cells:
                 continue
-            means, stds = [], []
-            for which, _, mode in groups:
-                mean, std = mean_and_std([
-                    r['before'][which] if mode is None else
-                    r['after'][mode][which] for r in cells])
-                means.append(mean)
-                stds.append(std)
-            ax.bar(np.arange(len(groups)) + offset, means, 0.4, yerr=stds,
-                   capsize=3, label=head.upper())
-        ax.set_xticks(range(len(groups)))
-        ax.set_xticklabels([f'{w} classes\n{label}'
-                            for w, label, _ in groups], fontsize=8)
-        ax.set_ylabel('accuracy (%)' if task == 'cls' else 'mIoU (%)')
-        ax.set_title({'cls': 'classification', 'seg': 'segmentation'}[task]
-                     + ': digits 0-4, then 5-9 added')
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+            kept = [r['old'] / r['before_old'] if r['before_old'] else 0.0
+                    for r in cells]
+            norm = ([r['fc_norm_new'] / r['fc_norm_old'] for r in cells]
+                    if head == 'fc' else None)
+            lines.append(
+                f'| {arm} | {head.upper()} | '
+                + ' | '.join(mean_std([r[k] for r in cells])
+                             for k in ('old', 'new', 'all', 'old_as_new'))
+                + f' | {mean_std([100 * k for k in kept])} % | '
+                + (mean_std(norm, 2) if norm else '-') + ' | '
+                + ', '.join(f'{r["lr"]:g}' for r in cells) + ' |')
+    return lines
 
 
-def report(results: List[dict], args, wall: float, loads: Tuple) -> str:
-    drift = max(m['old_logit_drift'] for r in results
-                for m in r['after'].values())
-    compute = sum(r['seconds'] for r in results)
-    metric_note = ('classification: accuracy on the held-out digits of each '
-                   'group, %; segmentation: mean IoU over the digit classes '
-                   'of each group, %')
+def verdict(ebv: List[dict], fc: List[dict]) -> Tuple[str, bool]:
+    """Per-seed EBV - FC differences and whether the win criterion holds."""
+    diff = {k: [e[k] - f[k] for e, f in zip(ebv, fc)]
+            for k in ('old', 'new', 'all')}
+    mean_old = mean_and_std(diff['old'])[0]
+    wins = (mean_old >= WIN_MARGIN and all(d > 0 for d in diff['old'])
+            and mean_and_std(diff['new'])[0] >= -NEW_SLACK
+            and mean_and_std(diff['all'])[0] >= 0)
+    text = ' | '.join(
+        f'{mean_std(diff[k])} ({", ".join(f"{d:+.1f}" for d in diff[k])})'
+        for k in ('old', 'new', 'all'))
+    return text, wins
+
+
+def report(records: List[dict], args, schedule: dict, wall: float,
+           compute: float, loads: Tuple[float, float]) -> str:
+    seeds = sorted({r['seed'] for r in records})
     parts = [
         '# Adding classes: EBV vs FC (class-incremental digits)', '',
-        'Produced by `' + ' '.join(['python'] + sys.argv) + '` '
-        f'on {machine()}: {compute / 60:.1f} min of training and evaluation '
-        f'in all cells (this invocation: {wall / 60:.1f} min wall, load '
-        f'average {loads[0]:.1f} at its start and {loads[1]:.1f} at its '
-        f'end; cells already in the work dir are reused).', '',
-        'Protocol (`benchmarks/class_addition.py`): train on digits 0-4, add '
-        'digits 5-9 with `tools/add_classes.py`\'s surgery, fine-tune on the '
-        'new classes\' data only ("new-only") or on it plus a replay set of '
-        f'{args.replay:.0%} of the old training set ("replay"); evaluate on '
-        'held-out digits of all ten classes. "Before" is the model trained on '
-        '0-4; "forgetting" is its old-class score minus the fine-tuned '
-        'model\'s (mean ± std over the seeds of each row; ' + metric_note +
-        '). Right after the surgery, '
-        'before fine-tuning, the grown models\' old-class logits differed '
-        f'from the trained models\' by at most {drift:.2g}.', '']
-    for task in ('cls', 'seg'):
-        if any(r['task'] == task for r in results):
-            schedule = SCHEDULES[task]['quick' if args.quick else 'full']
-            title = ('Classification (28 x 28 digits, CIFAR ResNet-18 at '
-                     '1/8 width)' if task == 'cls' else
-                     'Semantic segmentation (64 x 64 digit scenes, dilated '
-                     'ResNet-18 at quarter width + FCN head)')
-            parts += [f'## {title}', '', table(results, task), '',
-                      f'Schedule: {schedule}.', '']
-    parts += ['![old and new classes before and after adding classes]'
-              '(class_addition.png)', '']
+        'Produced by `' + ' '.join(['python'] + sys.argv) + '` on '
+        f'{machine()}: {compute / 60:.1f} min of training and evaluation in '
+        f'all cells (this invocation: {wall / 60:.1f} min wall, load average '
+        f'{loads[0]:.1f} at its start and {loads[1]:.1f} at its end; cells '
+        'already in the work dir are reused). Every score is also in '
+        '`class_addition.json` next to this page.', '',
+        'Protocol (`benchmarks/class_addition.py`, its docstring has the '
+        'details): real MNIST digits, a two-layer MLP trunk (256 units) and '
+        'an EBV head (10 EBVs in R^10, the future classes\' reserved from '
+        'the first step) or an FC head; every step adds classes with '
+        '`tools/add_classes.py`\'s surgery and fine-tunes with the arm\'s '
+        f'recipe; seeds {", ".join(map(str, seeds))}, paired (same digits, '
+        'exemplars, order and steps for both heads). Scores: test accuracy '
+        '(%) after the last step over the classes of the earlier steps '
+        '("old"), of the last step ("new") and all ten ("all"), argmax over '
+        'every class seen; mean ± std over seeds. "Old kept" divides "old" '
+        'by the accuracy the model had on those classes just before the last '
+        'step. Each cell\'s step lr (Adam) is the one of '
+        f'{", ".join(f"{lr:g}" for lr in schedule["step_lrs"])} with the '
+        'best accuracy over all classes on validation digits held out of the '
+        'training digits, never on the test digits. Schedule: '
+        f'{schedule}.', '']
+    for protocol in PROTOCOLS:
+        if not any(r['protocol'] == protocol for r in records):
+            continue
+        parts += [f'## {protocol}', ''] + scores_table(records, protocol)
+        parts += ['', 'EBV minus FC, per seed in brackets (points): a win '
+                  f'needs old >= +{WIN_MARGIN:g} on average and > 0 in every '
+                  f'seed, new >= -{NEW_SLACK:g} and all >= 0.', '',
+                  '| arm | old | new | all | EBV forgets less |',
+                  '|---|---|---|---|---|']
+        for arm in ARMS:
+            ebv = cells_of(records, protocol, arm, 'ebv')
+            fc = cells_of(records, protocol, arm, 'fc')
+            if ebv and len(ebv) == len(fc):
+                text, wins = verdict(ebv, fc)
+                parts.append(f'| {arm} | {text} | '
+                             f'{"yes" if wins else "no"} |')
+        parts.append('')
+    parts += checks(records)
     return '\n'.join(parts)
 
 
-def check_reusable(result: dict, schedule: dict, replay: float,
-                   path: str) -> None:
-    """Refuse a saved cell made with another schedule or replay set."""
-    saved = (result.get('schedule'), result.get('replay_fraction'))
-    if saved != (schedule, replay):
-        raise SystemExit(
-            f'{path} was made with schedule {saved[0]} and replay '
-            f'{saved[1]}, not {schedule} and {replay}: use another '
-            '--work-dir or delete it.')
+def checks(records: List[dict]) -> List[str]:
+    """The calibration gate and the frozen-trunk retention target."""
+    lines = ['## Targets', '']
+    gate = cells_of(records, '0-4 then 5-9', 'replay', 'fc')
+    if gate:
+        old = mean_and_std([r['old'] for r in gate])[0]
+        lines.append(
+            f'- Calibration gate (FC + replay keeps >= {GATE_OLD:g}% old-class '
+            f'accuracy on 0-4 then 5-9): {old:.1f}% - '
+            + ('passed.' if old >= GATE_OLD else 'FAILED: the harness is '
+               'too weak to compare heads.'))
+    for protocol in PROTOCOLS:
+        frozen = cells_of(records, protocol, 'frozen+replay', 'ebv')
+        if frozen:
+            kept = mean_and_std([r['old'] / r['before_old'] for r in frozen
+                                 if r['before_old']])[0]
+            lines.append(
+                f'- Frozen trunk, EBV, {protocol}: keeps {100 * kept:.1f}% of '
+                f'its own old-class accuracy before the last step (target '
+                f'>= {100 * RETAINED:g}%): '
+                + ('met.' if kept >= RETAINED else 'missed.'))
+    return lines + ['']
+
+
+# Driver -------------------------------------------------------------------
+
+
+def load_or_run(path: str, schedule: dict, run) -> dict:
+    """A saved result of the same schedule, or ``run()`` saved to ``path``;
+    a result of another schedule is refused."""
+    if os.path.isfile(path):
+        with open(path) as f:
+            result = json.load(f)
+        if result.get('schedule') != schedule:
+            raise SystemExit(
+                f'{path} was made with schedule {result.get("schedule")}, '
+                f'not {schedule}: use another --work-dir or delete it.')
+        return result
+    result = dict(run(), schedule=schedule)
+    atomic_write_json(path, result)
+    return result
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, default=None,
-                        help='seeds per head and task (default 3; 1 with '
-                        '--quick)')
-    parser.add_argument('--tasks', nargs='+', choices=['cls', 'seg'],
-                        default=['cls', 'seg'])
-    parser.add_argument('--start-seed', type=int, default=0,
-                        help='skip seeds below this one (e.g. one seed per '
-                        'process)')
-    parser.add_argument('--heads', nargs='+', choices=HEADS, default=HEADS,
-                        help='run only these heads (e.g. one per process)')
-    parser.add_argument('--replay', type=float, default=0.05,
-                        help='fraction of the old training set replayed')
+                        help='seeds (default 3; 1 with --quick)')
+    parser.add_argument('--protocols', nargs='+', choices=list(PROTOCOLS),
+                        default=list(PROTOCOLS))
     parser.add_argument('--work-dir', default='work_dirs/class_addition')
     parser.add_argument('--report', default=None,
-                        help='write the markdown report (and its PNG next '
-                        'to it) here; default: WORK_DIR/class_addition.md')
-    parser.add_argument('--report-only', action='store_true',
-                        help='report the cells already in the work dir, '
-                        'run none')
+                        help='write the markdown report (and the JSON '
+                        'records next to it) here; default: '
+                        'WORK_DIR/class_addition.md')
     parser.add_argument('--quick', action='store_true',
                         help='tiny schedules, for the tests')
     args = parser.parse_args(argv)
     if args.seeds is None:
         args.seeds = 1 if args.quick else 3
-    if args.seeds < 1 or not 0 < args.replay <= 1:
-        parser.error('--seeds must be >= 1 and --replay in (0, 1]')
+    if args.seeds < 1:
+        parser.error('--seeds must be >= 1')
+    schedule = SCHEDULES['quick' if args.quick else 'full']
     start, load_start = time.perf_counter(), os.getloadavg()[0]
-    results = []
-    for task in args.tasks:
-        schedule = SCHEDULES[task]['quick' if args.quick else 'full']
-        for head in args.heads:
-            for seed in range(args.start_seed, args.seeds):
-                folder = os.path.join(args.work_dir, task, head, f'seed{seed}')
-                done = os.path.join(folder, 'result.json')
-                if os.path.isfile(done):
-                    with open(done) as f:
-                        result = json.load(f)
-                    check_reusable(result, schedule, args.replay, done)
-                    results.append(result)
-                    continue
-                if args.report_only:
-                    continue
-                result = run_cell(task, head, seed, schedule, args.replay,
-                                  folder)
-                atomic_write_json(done, result)
-                results.append(result)
-                after = result['after']
-                before = result['before']['old']
-                print(f'{task} {head} seed {seed}: old {before:.1f} -> '
-                      f'{after["new-only"]["old"]:.1f} (new-only) / '
-                      f'{after["replay"]["old"]:.1f} (replay); new '
-                      f'{after["new-only"]["new"]:.1f} / '
-                      f'{after["replay"]["new"]:.1f} '
-                      f'[{result["seconds"]:.0f} s]', flush=True)
-    path = args.report or os.path.join(args.work_dir, 'class_addition.md')
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    plot(results, os.path.join(os.path.dirname(os.path.abspath(path)),
-                               'class_addition.png'))
-    text = report(results, args, time.perf_counter() - start,
-                  (load_start, os.getloadavg()[0]))
+    work_dir = os.path.abspath(args.work_dir)
+    records, compute = [], 0.0
+    for seed in range(args.seeds):
+        data = os.path.join(work_dir, 'digits_seed{}_{train}-{val}-{test}'
+                            '.npz'.format(seed, **schedule))
+        if not os.path.isfile(data):
+            os.makedirs(work_dir, exist_ok=True)
+            write_data(data + '.part', schedule, seed)
+            os.replace(data + '.part', data)
+        for protocol in args.protocols:
+            slug = protocol.replace(' ', '_')
+            for head in HEADS:
+                folder = os.path.join(work_dir, slug, head, f'seed{seed}')
+                base = load_or_run(
+                    os.path.join(folder, 'base', 'result.json'), schedule,
+                    lambda: run_base(protocol, head, seed, data, schedule,
+                                     os.path.join(folder, 'base')))
+                compute += base['seconds']
+                for arm in ARMS:
+                    cells = []
+                    for lr in schedule['step_lrs']:
+                        arm_dir = os.path.join(
+                            folder, arm.replace('+', '_'), f'lr{lr:g}')
+                        cells.append(load_or_run(
+                            os.path.join(arm_dir, 'result.json'), schedule,
+                            lambda: run_arm(protocol, head, arm, seed, data,
+                                            schedule, lr, base, arm_dir)))
+                        compute += cells[-1]['seconds']
+                    cell = max(cells, key=lambda c: c['steps'][-1]['val'][
+                        'all'])  # the first of equals: the lowest lr
+                    records.append(record(protocol, head, arm, seed, cell))
+                    last = records[-1]
+                    print(f'{protocol} {head} seed {seed} {arm}: old '
+                          f'{last["old"]:.1f} new {last["new"]:.1f} all '
+                          f'{last["all"]:.1f} (lr {cell["lr"]:g}, chosen '
+                          'on val)', flush=True)
+    path = os.path.abspath(args.report or os.path.join(
+        work_dir, 'class_addition.md'))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    atomic_write_json(os.path.join(os.path.dirname(path),
+                                   'class_addition.json'), records)
+    text = report(records, args, schedule, time.perf_counter() - start,
+                  compute, (load_start, os.getloadavg()[0]))
     atomic_write_text(path, text)
     print(text)
     return 0

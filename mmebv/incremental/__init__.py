@@ -2,6 +2,8 @@
 
 * :class:`FreezeTrunkHook` (mmengine ``HOOKS``): train only the classifier;
 * :class:`DotRegressionLoss` and :class:`ERACELoss` (mmpretrain ``MODELS``);
+* :class:`LwFClassifier` (mmpretrain ``MODELS``): distillation of the old
+  classes' scores from the previous model;
 * :class:`ReplayDataset` (mmpretrain ``DATASETS``): new data mixed with
   exemplars of the old classes.
 
@@ -16,6 +18,8 @@ from .freeze import FreezeTrunkHook
 __all__ = ['FreezeTrunkHook']
 
 if importlib.util.find_spec('mmpretrain') is not None:
+    from .distill import LwFClassifier  # noqa: F401
     from .losses import DotRegressionLoss, ERACELoss  # noqa: F401
     from .replay import ReplayDataset  # noqa: F401
-    __all__ += ['DotRegressionLoss', 'ERACELoss', 'ReplayDataset']
+    __all__ += ['DotRegressionLoss', 'ERACELoss', 'LwFClassifier',
+                'ReplayDataset']
