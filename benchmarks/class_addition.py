@@ -403,8 +403,8 @@ def checks(records: List[dict]) -> List[str]:
     if gate:
         old = mean_and_std([r['old'] for r in gate])[0]
         lines.append(
-            f'- Calibration gate (FC + replay keeps >= {GATE_OLD:g}% old-class '
-            f'accuracy on 0-4 then 5-9): {old:.1f}% - '
+            f'- Calibration gate (FC + replay keeps >= {GATE_OLD:g}% '
+            f'old-class accuracy on 0-4 then 5-9): {old:.1f}% - '
             + ('passed.' if old >= GATE_OLD else 'FAILED: the harness is '
                'too weak to compare heads.'))
     for protocol in PROTOCOLS:

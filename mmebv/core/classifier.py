@@ -55,8 +55,8 @@ class EBVClassifier(nn.Module):
         ebv_file (str, optional): A ``.safetensors`` file written by
             :func:`~.storage.save_ebvs` or ``tools/generate_ebvs.py``, or a
             folder holding ``eq_{d}_{N}.safetensors`` (d = ``dim``, N =
-            num_classes + num_reserved); excludes non-default ``method``, ``alpha`` and ``seed``.
-            Defaults to None (generate).
+            num_classes + num_reserved); excludes non-default ``method``,
+            ``alpha`` and ``seed``. Defaults to None (generate).
         method (str): Generation method when no file is given: ``'auto'``,
             ``'paper'`` or ``'kerdock'``. Defaults to ``'auto'``.
         alpha (float, optional): Target max |cos| for generation. Defaults

@@ -111,7 +111,8 @@ class EBVHeadMixin:
             number of outputs of the replaced layer, plus ``num_reserved``).
         tau (float): Temperature dividing the cosines. Defaults to 0.07.
         ebv_file (str, optional): ``.safetensors`` EBV file, or a folder
-            holding ``eq_{d}_{N}.safetensors``. Defaults to None (generated from ``method``, ``alpha``, ``seed``).
+            holding ``eq_{d}_{N}.safetensors``. Defaults to None (generated
+            from ``method``, ``alpha``, ``seed``).
         method (str): EBV generation method. Defaults to ``'auto'``.
         alpha (float, optional): Target max |cos| when generating. Defaults
             to None (the method's default).

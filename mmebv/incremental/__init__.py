@@ -1,6 +1,8 @@
 """Class-incremental recipe components, for the step that adds classes.
 
 * :class:`FreezeTrunkHook` (mmengine ``HOOKS``): train only the classifier;
+* :class:`HerdingExemplarsHook` (mmengine ``HOOKS``): exemplars chosen by
+  herding on the model's features;
 * :class:`DotRegressionLoss` and :class:`ERACELoss` (mmpretrain ``MODELS``);
 * :class:`LwFClassifier` (mmpretrain ``MODELS``): distillation of the old
   classes' scores from the previous model;
@@ -9,13 +11,14 @@
 
 ``import mmebv`` registers this package lazily with each installed codebase,
 so a config names them by type. The mmpretrain components need mmpretrain;
-without it only the hook is defined.
+without it only the hooks are defined.
 """
 import importlib.util
 
 from .freeze import FreezeTrunkHook
+from .herding import HerdingExemplarsHook
 
-__all__ = ['FreezeTrunkHook']
+__all__ = ['FreezeTrunkHook', 'HerdingExemplarsHook']
 
 if importlib.util.find_spec('mmpretrain') is not None:
     from .distill import LwFClassifier  # noqa: F401

@@ -1,7 +1,7 @@
 """A replay buffer: the new classes' data mixed with exemplars of old ones."""
 import copy
 import warnings
-from typing import Dict, List, Union
+from typing import Dict, List, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -31,8 +31,8 @@ class ReplayDataset:
     reach the ratio (1:1 by default). A shuffling sampler mixes both parts
     in every batch. Indices ``[0, len(dataset))`` are the new data, the
     others replayed samples (see ``num_new``). Exemplars are chosen at
-    random with ``seed``; herding (iCaRL) needs a trained model's features
-    and is not implemented here.
+    random with ``seed``; :class:`~mmebv.incremental.HerdingExemplarsHook`
+    replaces them by herding's choice on the model's features (iCaRL).
 
     Args:
         dataset (dict | BaseDataset): The new classes' training data. Its
@@ -49,7 +49,7 @@ class ReplayDataset:
             False.
 
     Raises:
-        ValueError: a bad argument (``selection='herding'`` included).
+        ValueError: a bad argument.
         TypeError: ``dataset`` or ``memory`` is not a dataset or config.
     """
 
@@ -68,8 +68,9 @@ class ReplayDataset:
         if selection not in SELECTIONS:
             raise ValueError(
                 f'selection={selection!r} is not implemented; use one of '
-                f'{SELECTIONS} (herding needs the features of a trained '
-                f'model).')
+                f"{SELECTIONS}; for herding add "
+                f"custom_hooks=[dict(type='HerdingExemplarsHook')], which "
+                f"chooses on the model's features.")
         if not ratio >= 0:
             raise ValueError(f'ratio={ratio!r} must be >= 0 (replayed '
                              f'samples per new sample)')
@@ -91,11 +92,19 @@ class ReplayDataset:
         """The new data's metainfo (a copy)."""
         return copy.deepcopy(getattr(self.dataset, 'metainfo', {}))
 
-    def _memory_labels(self) -> List[int]:
+    def memory_labels(self) -> List[int]:
+        """The class of every sample of the memory."""
         if hasattr(self.memory, 'get_gt_labels'):
             return [int(x) for x in self.memory.get_gt_labels()]
         return [int(self.memory.get_cat_ids(i)[0])
                 for i in range(len(self.memory))]
+
+    def memory_by_class(self) -> Dict[int, List[int]]:
+        """The memory's sample indices of each class."""
+        by_class: Dict[int, List[int]] = {}
+        for index, label in enumerate(self.memory_labels()):
+            by_class.setdefault(label, []).append(index)
+        return by_class
 
     def full_init(self) -> None:
         """Initialise both datasets and choose the exemplars (once)."""
@@ -103,9 +112,7 @@ class ReplayDataset:
             return
         self.dataset.full_init()
         self.memory.full_init()
-        by_class: Dict[int, List[int]] = {}
-        for index, label in enumerate(self._memory_labels()):
-            by_class.setdefault(label, []).append(index)
+        by_class = self.memory_by_class()
         rng = np.random.default_rng(self.seed)
         self.exemplars = []
         for label in sorted(by_class):
@@ -123,6 +130,22 @@ class ReplayDataset:
                 f'{len(self.exemplars) - self.num_replayed} are never '
                 f'replayed. Raise ratio or lower exemplars_per_class.')
         self._fully_initialized = True
+
+    def set_exemplars(self, indices: Sequence[int]) -> None:
+        """Replay the memory's samples at ``indices`` instead (the number
+        replayed per epoch is unchanged).
+
+        Raises:
+            ValueError: no index, a repeated one or one outside the memory.
+        """
+        self.full_init()
+        indices = [int(i) for i in indices]
+        if not indices or len(set(indices)) != len(indices) or not all(
+                0 <= i < len(self.memory) for i in indices):
+            raise ValueError(
+                f'set_exemplars needs distinct indices of the memory '
+                f'(0..{len(self.memory) - 1}), got {len(indices)} indices.')
+        self.exemplars = indices
 
     def source(self, idx: int):
         """``(dataset, index in it)`` of the sample at ``idx``."""

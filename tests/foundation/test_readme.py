@@ -83,12 +83,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def tool_of(words: list) -> str:
+    """The script a shell command runs."""
+    return words[1] if words[0] in ('python', 'bash') else words[0]
+
+
 def runnable(command: str, clone: Path) -> list:
     """The README command, cut down to what runs without data or GPUs:
     EBV generation with tiny sizes, the other tools' ``--help`` (the
     configs and scripts they name must exist)."""
     words = shlex.split(command)
-    tool = words[1] if words[0] == 'python' else words[0]
+    tool = tool_of(words)
     if tool == 'tools/generate_ebvs.py':
         scale = {'--num-classes': 50, '--dim': 40}
         for i, word in enumerate(words[:-1]):
@@ -98,7 +103,11 @@ def runnable(command: str, clone: Path) -> list:
     if tool in ('tools/dist_train.sh', 'tools/dist_test.sh'):
         assert (clone / words[1]).is_file(), f'{command}: no {words[1]}'
         return words[:-1] + ['1', '--help']  # one process, no data read
-    if tool.startswith('tools/model_converters/'):
+    if tool.startswith('tools/model_converters/') or tool in (
+            'tools/add_classes.py', 'tools/train.py', 'tools/test.py'):
+        config = next((w for w in words[2:] if w.endswith('.py')), None)
+        if tool != 'tools/add_classes.py' and config is not None:
+            assert (clone / config).is_file(), f'{command}: no {config}'
         return ['python', tool, '--help']
     if words[0] == 'mim':
         assert (clone / words[3]).is_file(), f'{command}: no {words[3]}'
@@ -139,6 +148,54 @@ def test_quick_start_runs_in_a_fresh_clone(tmp_path):
                        PYTHON=sys.executable,
                        MMEBV_CACHE=str(tmp_path / 'cache'))
     for command in quick_start_commands(README):
+        env['PORT'] = str(free_port())
+        result = subprocess.run(runnable(command, clone), cwd=clone, env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, (
+            f'{command!r} failed in a fresh clone:\n{result.stderr[-3000:]}')
+    assert (clone / 'work_dirs' / 'ebvs_1100x300.safetensors').is_file()
+
+
+#: Shell lines of the user guides that set up a machine or need their own
+#: data (run by CI's own set-up, or shown with the data they need).
+SET_UP = ('pip ', 'MMCV_WITH_OPS=1 ', 'make ', 'mkdir ', 'NNODES=', 'GPUS=')
+
+
+def guide_commands() -> list:
+    """The shell commands of docs/en/get_started.md and the user guides
+    (continuations joined), in page order."""
+    pages = [REPO / 'docs' / 'en' / 'get_started.md'] + sorted(
+        (REPO / 'docs' / 'en' / 'user_guides').glob('*.md'))
+    commands = []
+    for page in pages:
+        for block in re.findall(r'```bash\n(.*?)```', page.read_text(),
+                                flags=re.S):
+            for line in block.replace('\\\n', ' ').splitlines():
+                line = ' '.join(line.split('#', 1)[0].split())
+                if line and not line.startswith(SET_UP):
+                    commands.append(line)
+    return commands
+
+
+def test_user_guides_name_the_commands_this_test_runs():
+    tools = {tool_of(shlex.split(c)) for c in guide_commands()}
+    assert {'tools/generate_ebvs.py', 'tools/add_classes.py',
+            'tools/dist_train.sh'} <= tools
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (REPO / '.git').exists(), reason='needs a checkout')
+def test_user_guide_commands_run_in_a_fresh_clone(tmp_path):
+    """Generation commands at small sizes, in the guides' order (--check and
+    --extend read what the earlier ones wrote); the others' configs exist and
+    their tools start."""
+    clone = fresh_clone(tmp_path / 'clone')
+    bin_dir = os.path.dirname(sys.executable)
+    env = checkout_env(clone,
+                       PATH=bin_dir + os.pathsep + os.environ['PATH'],
+                       PYTHON=sys.executable,
+                       MMEBV_CACHE=str(tmp_path / 'cache'))
+    for command in guide_commands():
         env['PORT'] = str(free_port())
         result = subprocess.run(runnable(command, clone), cwd=clone, env=env,
                                 capture_output=True, text=True, timeout=300)

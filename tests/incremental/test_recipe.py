@@ -16,6 +16,7 @@ from mmpretrain.structures import DataSample
 import mmebv.cls  # noqa: F401
 from mmebv.incremental import (DotRegressionLoss, ERACELoss, FreezeTrunkHook,
                                ReplayDataset)
+from mmebv.incremental.herding import herding_order
 from tests_conftest import REPO, checkout_env
 
 
@@ -182,10 +183,28 @@ def test_replay_warns_when_exemplars_are_never_replayed():
         ReplayDataset(new, old, exemplars_per_class=2, ratio=1.0)
 
 
-def test_replay_refuses_herding():
+def test_replay_refuses_herding_and_points_to_the_hook():
     old, new = LabelList([0, 1]), LabelList([2])
-    with pytest.raises(ValueError, match="selection='herding' is not"):
+    with pytest.raises(ValueError,
+                       match="selection='herding' is not.*HerdingExempl"):
         ReplayDataset(new, old, selection='herding')
+
+
+@pytest.mark.parametrize('bad', [[], [0, 0], [7], [-1]])
+def test_set_exemplars_refuses_bad_indices(bad):
+    replay = ReplayDataset(LabelList([2]), LabelList([0, 0, 1, 1]),
+                           exemplars_per_class=1)
+    with pytest.raises(ValueError, match='distinct indices of the memory'):
+        replay.set_exemplars(bad)
+
+
+def test_herding_order_on_hand_made_features():
+    features = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    # mean (0.533, 0.6): row 2 is nearest; then row 0 keeps the running
+    # mean (0.8, 0.4) nearer than row 1's (0.3, 0.9)
+    assert herding_order(features, 3) == [2, 0, 1]
+    assert herding_order(features, 1) == [2]
+    assert herding_order(features, 5) == [2, 0, 1]
 
 
 def test_import_mmebv_registers_the_components():
@@ -243,3 +262,43 @@ def test_recipe_trains_in_a_runner(tmp_path):
             assert torch.equal(after[key], before[key]), key
     assert not torch.equal(after['head.projection.weight'],
                            before['head.projection.weight'])
+
+
+def test_herding_hook_replaces_the_exemplars_in_a_runner(tmp_path):
+    """Before the first step, the exemplars become herding's choice on the
+    loaded model's features, per class; the ratio is unchanged."""
+    from mmengine.runner import Runner
+    pipeline = [dict(type='PackInputs')]
+    old = ImageList([0, 1] * 6, pipeline=pipeline)
+    new = ImageList([2, 3] * 4, pipeline=pipeline)
+    model = tiny_classifier(num_classes=4)
+    runner = Runner(
+        model=model, work_dir=str(tmp_path), default_scope='mmpretrain',
+        train_dataloader=dict(
+            dataset=ReplayDataset(new, old, exemplars_per_class=3),
+            sampler=dict(type='DefaultSampler'),
+            batch_size=4, num_workers=0),
+        train_cfg=dict(by_epoch=False, max_iters=1),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
+        custom_hooks=[dict(type='HerdingExemplarsHook', batch_size=5)],
+        default_hooks=dict(checkpoint=None, logger=None),
+        experiment_name='herding', log_level='WARNING')
+    runner.model.init_weights()
+    model.eval()
+    with torch.no_grad():  # the features, computed here by hand
+        feats = []
+        for i in range(len(old)):
+            data = model.data_preprocessor(
+                dict(inputs=[old[i]['inputs']]), False)
+            feats.append(model.neck(model.backbone(data['inputs']))[-1])
+        feats = F.normalize(torch.cat(feats), dim=1)
+    expected = []
+    for label in (0, 1):
+        indices = [i for i in range(len(old)) if old.labels[i] == label]
+        expected += sorted(indices[j]
+                           for j in herding_order(feats[indices], 3))
+    replay = runner.train_dataloader.dataset  # the runner's (deep) copy
+    random_choice = list(replay.exemplars)
+    runner.train()
+    assert replay.exemplars == expected != random_choice
+    assert len(replay) == 16  # 8 new + 8 replayed, as before
