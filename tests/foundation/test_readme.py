@@ -38,7 +38,7 @@ def expand_braces(name: str) -> list:
 def test_every_config_named_in_the_readme_exists():
     names = set(re.findall(r'(?:\w+::)?[\w./{},-]+\.py', DOCS))
     configs = [n for n in names if '::' not in n and not n.startswith(
-        ('tools/', 'benchmarks/', 'mmebv/', 'tests/'))]
+        ('tools/', 'benchmarks/', 'mmebv/', 'tests/', 'work_dirs/'))]
     assert len(configs) >= 40
     missing = []
     for pattern in configs:
@@ -131,6 +131,25 @@ def fresh_clone(destination: Path) -> Path:
     return destination
 
 
+def run_in_a_fresh_clone(commands: list, tmp_path: Path) -> Path:
+    """Run ``commands`` (cut down by :func:`runnable`) in order in a fresh
+    clone; return the clone."""
+    clone = fresh_clone(tmp_path / 'clone')
+    assert not (clone / 'work_dirs').exists()
+    bin_dir = os.path.dirname(sys.executable)
+    env = checkout_env(clone,
+                       PATH=bin_dir + os.pathsep + os.environ['PATH'],
+                       PYTHON=sys.executable,
+                       MMEBV_CACHE=str(tmp_path / 'cache'))
+    for command in commands:
+        env['PORT'] = str(free_port())
+        result = subprocess.run(runnable(command, clone), cwd=clone, env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, (
+            f'{command!r} failed in a fresh clone:\n{result.stderr[-3000:]}')
+    return clone
+
+
 def test_quick_start_names_the_commands_this_test_runs():
     commands = quick_start_commands(README)
     assert commands[0].startswith('python tools/generate_ebvs.py')
@@ -140,19 +159,7 @@ def test_quick_start_names_the_commands_this_test_runs():
 @pytest.mark.slow
 @pytest.mark.skipif(not (REPO / '.git').exists(), reason='needs a checkout')
 def test_quick_start_runs_in_a_fresh_clone(tmp_path):
-    clone = fresh_clone(tmp_path / 'clone')
-    assert not (clone / 'work_dirs').exists()
-    bin_dir = os.path.dirname(sys.executable)
-    env = checkout_env(clone,
-                       PATH=bin_dir + os.pathsep + os.environ['PATH'],
-                       PYTHON=sys.executable,
-                       MMEBV_CACHE=str(tmp_path / 'cache'))
-    for command in quick_start_commands(README):
-        env['PORT'] = str(free_port())
-        result = subprocess.run(runnable(command, clone), cwd=clone, env=env,
-                                capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, (
-            f'{command!r} failed in a fresh clone:\n{result.stderr[-3000:]}')
+    clone = run_in_a_fresh_clone(quick_start_commands(README), tmp_path)
     assert (clone / 'work_dirs' / 'ebvs_1100x300.safetensors').is_file()
 
 
@@ -189,16 +196,5 @@ def test_user_guide_commands_run_in_a_fresh_clone(tmp_path):
     """Generation commands at small sizes, in the guides' order (--check and
     --extend read what the earlier ones wrote); the others' configs exist and
     their tools start."""
-    clone = fresh_clone(tmp_path / 'clone')
-    bin_dir = os.path.dirname(sys.executable)
-    env = checkout_env(clone,
-                       PATH=bin_dir + os.pathsep + os.environ['PATH'],
-                       PYTHON=sys.executable,
-                       MMEBV_CACHE=str(tmp_path / 'cache'))
-    for command in guide_commands():
-        env['PORT'] = str(free_port())
-        result = subprocess.run(runnable(command, clone), cwd=clone, env=env,
-                                capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, (
-            f'{command!r} failed in a fresh clone:\n{result.stderr[-3000:]}')
+    clone = run_in_a_fresh_clone(guide_commands(), tmp_path)
     assert (clone / 'work_dirs' / 'ebvs_1100x300.safetensors').is_file()
