@@ -5,7 +5,7 @@ and CPU time), written to docs/en/benchmarks/ebv_generation.md (atomically):
 
 * ``authors``: N = 1000 against the max |cos| of the authors' released EBV
   files (d = 100..500); target: 3% below theirs, within 60 s.
-* ``large``: mid-size and large problems; targets from issue #11.
+* ``large``: mid-size and large problems, with their quality targets.
 * ``small``: small d against the best known line packings; target: median
   ratio <= 1.005, worst <= 1.03.
 * ``extend``: ``extend_ebvs`` against a fresh set of the same size, from a
@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(ROOT, 'projects', 'digits'))
 from digits_lab.reporting import machine  # noqa: E402
 
 #: Max |cos| of the authors' EBV files for N = 1000 (their released pickles,
-#: as measured for issue #11), by d.
+#: as measured here on the converted files), by d.
 AUTHORS = {100: 0.135, 200: 0.080, 300: 0.058, 400: 0.044, 500: 0.035}
 AUTHORS_MARGIN, AUTHORS_SECONDS = 0.97, 60.0
 #: (N, d, target max |cos| or None, seconds allowed)
@@ -48,16 +48,17 @@ LARGE = [(2000, 700, 0.036, 120.0), (3000, 1000, 0.030, 120.0),
 #: equiangular tight frames, which meet the Welch bound (Paley conference
 #: matrices for N = 2d = q + 1, q = 9, 13, 17, 25; Sustik, Tropp, Dhillon,
 #: Heath, Linear Algebra Appl. 426 (2007) for the others); [Sloane] N. J. A.
-#: Sloane's table of Grassmannian packings (neilsloane.com/grass), values as
-#: quoted in issue #11 (the table itself could not be read here to check).
+#: Sloane's table of Grassmannian packings, as kept by H. Cohn
+#: (benchmarks/data/line_packings_best_known.csv, which the sweep of
+#: benchmarks/line_packings.py compares every small case to).
 SMALL = [
     (4, 3, 1 / 3, 'CHS'), (5, 3, 1 / math.sqrt(5), 'CHS'),
     (6, 3, 1 / math.sqrt(5), 'CHS'), (7, 3, 1 / math.sqrt(3), 'CHS'),
     (10, 5, 1 / 3, 'ETF'), (16, 6, 1 / 3, 'ETF'),
     (14, 7, 1 / math.sqrt(13), 'ETF'), (28, 7, 1 / 3, 'ETF'),
     (18, 9, 1 / math.sqrt(17), 'ETF'), (16, 10, 0.2, 'ETF'),
-    (26, 13, 0.2, 'ETF'), (11, 5, 0.3866, 'Sloane'),
-    (40, 12, 0.2542, 'Sloane'), (50, 13, 0.2500, 'Sloane'),
+    (26, 13, 0.2, 'ETF'), (11, 5, 0.3866411989, 'Sloane'),
+    (40, 12, 0.2541493315, 'Sloane'), (50, 13, 0.25, 'Sloane'),
 ]
 SMALL_MEDIAN, SMALL_WORST = 1.005, 1.03
 #: (old N, new N, d) and the target: within 10% of a fresh set.
@@ -207,8 +208,10 @@ def small_section(threads: int) -> list:
         'Sources of the best known values are in `SMALL` of the benchmark '
         'script (CHS: Conway-Hardin-Sloane 1996, optimal; ETF: real '
         'equiangular tight frames, on the Welch bound; Sloane: his table of '
-        'Grassmannian packings, as quoted in issue #11, not checked against '
-        'the table itself).', '',
+        'Grassmannian packings as kept by H. Cohn, '
+        '`benchmarks/data/line_packings_best_known.csv`). This list is the '
+        'regression set; every small case the table lists is in the '
+        '[sweep](line_packings.md).', '',
         '| N | d | best known | source | ours | ours / best | wall (s) '
         '| CPU (s) |', '|---|---|---|---|---|---|---|---|']
     ratios = []

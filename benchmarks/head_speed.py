@@ -291,7 +291,7 @@ def report(rows: List[Dict], args: argparse.Namespace, seconds: float,
                 f"{got['head_params'] / 1e6:.2f}M | {fmt_ms(got['times'])} | "
                 f"{'-' if ratio is None else f'{ratio:.3f}'} | {peak} | "
                 f"{fmt_mib(got['state_mib'])}{ebv_part} |")
-    lines += ['', '## Targets (issue #12)', '']
+    lines += ['', '## Targets', '']
     for row in rows:
         if row['part'] != 'head' or row['n'] != 100_000:
             continue
