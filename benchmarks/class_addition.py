@@ -260,6 +260,7 @@ def run_arm(protocol: str, head: str, arm: str, seed: int, data: str,
             schedule: dict, lr: float, base: dict, folder: str) -> dict:
     """Every step of ``protocol`` after the first, with ``arm``'s recipe
     at step lr ``lr``."""
+    from mmengine.config import Config
     tasks = PROTOCOLS[protocol]
     config, checkpoint = base['config'], base['checkpoint']
     before = base['test']['new']  # the first task's classes, just learnt
@@ -271,7 +272,6 @@ def run_arm(protocol: str, head: str, arm: str, seed: int, data: str,
         grown = add_classes(config, checkpoint, len(new),
                             os.path.join(step_dir, 'grown'), seed=seed,
                             overwrite=True)
-        from mmengine.config import Config
         cfg = Config.fromfile(grown['config'])
         step_config(cfg, head, arm, old, new, data, schedule, lr, seed,
                     step_dir)

@@ -31,12 +31,34 @@ class _WeightedLoss(nn.Module):
         self.loss_weight = loss_weight
         self.reduction = _check_reduction(reduction)
 
-    def _reduce(self, loss: Tensor, weight: Optional[Tensor],
-                avg_factor: Optional[float],
-                reduction_override: Optional[str]) -> Tensor:
-        """``loss`` (B, ) weighted by ``weight`` and ``loss_weight``, then
-        reduced by ``reduction_override`` or ``reduction``."""
+    def per_sample(self, cls_score: Tensor, label: Tensor) -> Tensor:
+        """The (B, ) unweighted loss of each sample."""
+        raise NotImplementedError
+
+    def forward(self,
+                cls_score: Tensor,
+                label: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                **kwargs) -> Tensor:
+        """:meth:`per_sample` weighted by ``weight`` and ``loss_weight``,
+        then reduced.
+
+        Args:
+            cls_score: (B, C) scores (see the subclass).
+            label: (B, ) class indices, or (B, C) target scores where the
+                subclass accepts them.
+            weight: Per-sample weights. Defaults to None.
+            avg_factor: Divisor of the ``'mean'`` reduction. Defaults to
+                None (the number of samples).
+            reduction_override: Replaces ``reduction`` when given.
+
+        Returns:
+            The weighted loss (a scalar unless the reduction is ``'none'``).
+        """
         reduction = _check_reduction(reduction_override or self.reduction)
+        loss = self.per_sample(cls_score, label)
         if weight is not None:
             weight = weight.float()
         return self.loss_weight * weight_reduce_loss(
@@ -66,33 +88,17 @@ class DotRegressionLoss(_WeightedLoss):
     #: What the EBV head passes: cosines (logits * tau).
     ebv_input = 'cosine'
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
-        """The loss of cosines ``cls_score`` (B, C) against ``label``.
-
-        Args:
-            cls_score: Cosines of each sample with each EBV, in [-1, 1].
-            label: (B, ) class indices or (B, C) target scores.
-            weight: Per-sample weights. Defaults to None.
-            avg_factor: Divisor of the ``'mean'`` reduction. Defaults to
-                None (the number of samples).
-            reduction_override: Replaces ``reduction`` when given.
-
-        Returns:
-            The weighted loss (a scalar unless the reduction is ``'none'``).
-        """
+    def per_sample(self, cls_score: Tensor, label: Tensor) -> Tensor:
+        """The loss of cosines ``cls_score`` (B, C) (each sample with each
+        EBV, in [-1, 1]) against (B, ) class indices or (B, C) target
+        scores ``label``."""
         cos = cls_score.float()
         if label.dim() == 1:
             target_cos = cos.gather(1, label.long().view(-1, 1)).squeeze(1)
             loss = 0.5 * (target_cos - 1).pow(2)
         else:
             loss = 0.5 * (label.float() * (cos - 1).pow(2)).sum(dim=1)
-        return self._reduce(loss, weight, avg_factor, reduction_override)
+        return loss
 
 
 @MODELS.register_module()
@@ -140,31 +146,14 @@ class ERACELoss(_WeightedLoss):
         self.num_old_classes = num_old_classes
         self.num_classes = num_classes
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
-        """The masked cross-entropy of logits ``cls_score`` (B, C).
-
-        Args:
-            cls_score: Logits.
-            label: (B, ) class indices.
-            weight: Per-sample weights. Defaults to None.
-            avg_factor: Divisor of the ``'mean'`` reduction. Defaults to
-                None (the number of samples).
-            reduction_override: Replaces ``reduction`` when given.
-
-        Returns:
-            The weighted loss (a scalar unless the reduction is ``'none'``).
+    def per_sample(self, cls_score: Tensor, label: Tensor) -> Tensor:
+        """The masked cross-entropy of logits ``cls_score`` (B, C) against
+        (B, ) class indices ``label``.
 
         Raises:
             ValueError: soft labels, or a label at or above the classes
                 seen.
         """
-        _check_reduction(reduction_override or self.reduction)
         if label.dim() != 1:
             raise ValueError(
                 'ERACELoss needs class indices: soft targets (Mixup, CutMix '
@@ -186,5 +175,4 @@ class ERACELoss(_WeightedLoss):
         allowed = (columns < seen).unsqueeze(0) & (
             ~incoming.unsqueeze(1) | (columns >= self.num_old_classes))
         logits = cls_score.float().masked_fill(~allowed, float('-inf'))
-        loss = F.cross_entropy(logits, label, reduction='none')
-        return self._reduce(loss, weight, avg_factor, reduction_override)
+        return F.cross_entropy(logits, label, reduction='none')

@@ -64,8 +64,7 @@ def test_quick_class_addition_end_to_end(tmp_path):
             assert torch.equal(value, grown[name]), name  # trunk frozen
 
     # The step's config is a plain config: tools/train.py runs it as is.
-    env = checkout_env()
-    env['PYTHONPATH'] = str(REPO / 'projects' / 'digits')
+    env = checkout_env(PYTHONPATH=str(REPO / 'projects' / 'digits'))
     rerun_dir = tmp_path / 'train_py'
     train = subprocess.run(
         [sys.executable, 'tools/train.py', str(ebv / 'step4' / 'config.py'),
