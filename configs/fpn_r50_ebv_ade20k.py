@@ -5,21 +5,11 @@
 # upstream. The EBV-pretrained backbone: a classifier trained with
 # configs/ebv_pretrain/ and converted by
 # tools/model_converters/ebv_to_backbone.py.
-_base_ = './fpn_r50_fc_ade20k.py'
+_base_ = ['./fpn_r50_fc_ade20k.py', './_base_/ebv_backbones.py']
 custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
 
-ebv_backbone = 'work_dirs/ebv_pretrain/resnet50_ebv_backbone.pth'
-
-# The EBV backbone is the torchvision-style ResNet (mmpretrain's), not
-# ResNetV1c: mmseg's ResNet has its layout; `pretrained` must be None to use
-# init_cfg.
 model = dict(
     pretrained=None,
-    backbone=dict(
-        type='ResNet',
-        init_cfg=dict(
-            type='Pretrained', checkpoint=ebv_backbone, prefix='backbone.')),
-    decode_head=dict(
-        type='EBVFPNHead'))
-# Fail at start-up unless the backbone really holds the checkpoint's weights.
-custom_hooks = [dict(type='PretrainedCheckHook')]
+    backbone=_base_.mmseg_ebv_resnets['resnet50'],
+    decode_head=dict(type='EBVFPNHead'))
+custom_hooks = _base_.pretrained_check_hooks

@@ -3,14 +3,7 @@
 # Kerdock EBVs). 8 GPUs x 2 images. The EBV-pretrained backbone: a
 # classifier trained with configs/ebv_pretrain/ and converted by
 # tools/model_converters/ebv_to_backbone.py.
-_base_ = './mask_rcnn_r50_ebv-heads_lvis-v1.py'
+_base_ = ['./mask_rcnn_r50_ebv-heads_lvis-v1.py', './_base_/ebv_backbones.py']
 
-ebv_backbone = 'work_dirs/ebv_pretrain/resnet50_ebv_backbone.pth'
-
-# mmdet's ResNet has the layout of mmpretrain's (torchvision-style) ResNet.
-model = dict(
-    backbone=dict(
-        init_cfg=dict(
-            type='Pretrained', checkpoint=ebv_backbone, prefix='backbone.')))
-# Fail at start-up unless the backbone really holds the checkpoint's weights.
-custom_hooks = [dict(type='PretrainedCheckHook')]
+model = dict(backbone=_base_.mmdet_ebv_resnet50)
+custom_hooks = _base_.pretrained_check_hooks

@@ -2,22 +2,8 @@
 # RoI heads (mask_rcnn_swin_t_ebv-heads_coco.py). 8 GPUs x 2 images.
 # The EBV-pretrained backbone: a classifier trained with configs/ebv_pretrain/
 # and converted by tools/model_converters/ebv_to_backbone.py.
-_base_ = './mask_rcnn_swin_t_ebv-heads_coco.py'
+_base_ = ['./mask_rcnn_swin_t_ebv-heads_coco.py', './_base_/ebv_backbones.py']
 
-ebv_backbone = 'work_dirs/ebv_pretrain/swin-t_ebv_backbone.pth'
-
-# mmpretrain's SwinTransformer (the pretraining backbone): mmdet's ignores
-# init_cfg.prefix and loads nothing from an mmpretrain checkpoint.
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmpretrain.SwinTransformer',
-        arch='tiny',
-        img_size=224,
-        drop_path_rate=0.2,
-        out_indices=(0, 1, 2, 3),
-        pad_small_map=True,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=ebv_backbone, prefix='backbone.')))
-# Fail at start-up unless the backbone really holds the checkpoint's weights.
-custom_hooks = [dict(type='PretrainedCheckHook')]
+    backbone=dict(_base_.ebv_swin_t, _delete_=True, drop_path_rate=0.2))
+custom_hooks = _base_.pretrained_check_hooks

@@ -5,19 +5,10 @@
 # trained with configs/ebv_pretrain/ and converted by
 # tools/model_converters/ebv_to_backbone.py. Tested on whole images, as every
 # run but the authors' EBV-heads one (which tested with sliding windows).
-_base_ = './upernet_r18_ebv-heads_80k_ade20k.py'
+_base_ = ['./upernet_r18_ebv-heads_80k_ade20k.py', './_base_/ebv_backbones.py']
 
-ebv_backbone = 'work_dirs/ebv_pretrain/resnet18_ebv_backbone.pth'
-
-# The EBV backbone is the torchvision-style ResNet (mmpretrain's), not
-# ResNetV1c: mmseg's ResNet has its layout; `pretrained` must be None to use
-# init_cfg.
 model = dict(
     test_cfg=dict(_delete_=True, mode='whole'),
     pretrained=None,
-    backbone=dict(
-        type='ResNet',
-        init_cfg=dict(
-            type='Pretrained', checkpoint=ebv_backbone, prefix='backbone.')))
-# Fail at start-up unless the backbone really holds the checkpoint's weights.
-custom_hooks = [dict(type='PretrainedCheckHook')]
+    backbone=_base_.mmseg_ebv_resnets['resnet18'])
+custom_hooks = _base_.pretrained_check_hooks

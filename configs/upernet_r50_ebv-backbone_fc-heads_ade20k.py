@@ -1,21 +1,10 @@
 # UperNet ResNet-50, 160k, ADE20K: EBV-pretrained backbone with the upstream
 # FC heads (isolates the backbone's effect; compare upernet_r50_fc_ade20k.py,
 # upernet_r50_ebv_ade20k.py).
-_base_ = './upernet_r50_fc_ade20k.py'
+_base_ = ['./upernet_r50_fc_ade20k.py', './_base_/ebv_backbones.py']
 custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
 # Run on 8 GPUs x 4 images = 32 like its EBV twins (the FC baseline: 4 x 4).
 auto_scale_lr = dict(enable=False, base_batch_size=32)
 
-ebv_backbone = 'work_dirs/ebv_pretrain/resnet50_ebv_backbone.pth'
-
-# The EBV backbone is the torchvision-style ResNet (mmpretrain's), not
-# ResNetV1c: mmseg's ResNet has its layout; `pretrained` must be None to use
-# init_cfg.
-model = dict(
-    pretrained=None,
-    backbone=dict(
-        type='ResNet',
-        init_cfg=dict(
-            type='Pretrained', checkpoint=ebv_backbone, prefix='backbone.')))
-# Fail at start-up unless the backbone really holds the checkpoint's weights.
-custom_hooks = [dict(type='PretrainedCheckHook')]
+model = dict(pretrained=None, backbone=_base_.mmseg_ebv_resnets['resnet50'])
+custom_hooks = _base_.pretrained_check_hooks

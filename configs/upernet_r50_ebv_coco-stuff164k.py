@@ -3,18 +3,10 @@
 # (171 EBVs in d = 128). The EBV-pretrained backbone: a classifier trained
 # with configs/ebv_pretrain/ and converted by
 # tools/model_converters/ebv_to_backbone.py.
-_base_ = './upernet_r50_ebv-heads_coco-stuff164k.py'
+_base_ = [
+    './upernet_r50_ebv-heads_coco-stuff164k.py',
+    './_base_/ebv_backbones.py'
+]
 
-ebv_backbone = 'work_dirs/ebv_pretrain/resnet50_ebv_backbone.pth'
-
-# The EBV backbone is the torchvision-style ResNet (mmpretrain's), not
-# ResNetV1c: mmseg's ResNet has its layout; `pretrained` must be None to use
-# init_cfg.
-model = dict(
-    pretrained=None,
-    backbone=dict(
-        type='ResNet',
-        init_cfg=dict(
-            type='Pretrained', checkpoint=ebv_backbone, prefix='backbone.')))
-# Fail at start-up unless the backbone really holds the checkpoint's weights.
-custom_hooks = [dict(type='PretrainedCheckHook')]
+model = dict(pretrained=None, backbone=_base_.mmseg_ebv_resnets['resnet50'])
+custom_hooks = _base_.pretrained_check_hooks

@@ -71,7 +71,9 @@ def test_config_builds(path):
         assert init_cfg['type'] == 'Pretrained'
         assert init_cfg['prefix'] == 'backbone.'
         assert init_cfg['checkpoint'].startswith('work_dirs/ebv_pretrain/')
-        assert cfg.ebv_backbone == init_cfg['checkpoint']
+        arch = {'r18': 'resnet18', 'r50': 'resnet50', 'swin': 'swin-t'}[
+            name.split('_')[2 if name.startswith('mask_rcnn') else 1]]
+        assert init_cfg['checkpoint'].endswith(f'/{arch}_ebv_backbone.pth')
         assert hooks == ['PretrainedCheckHook']
         assert cfg.custom_imports['imports'] == ['mmebv']
         backbone = type(model.backbone)

@@ -25,7 +25,9 @@ from mmebv.engine import SafeCheckpointHook
 from toy_runs import ToyDataset, ToyModel
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = sorted((ROOT / 'configs').rglob('*.py'))
+#: configs/_base_/ holds variables that transfer configs read, not a run.
+CONFIGS = sorted(p for p in (ROOT / 'configs').rglob('*.py')
+                 if p.parent != ROOT / 'configs' / '_base_')
 #: Runners made in the same second would share a MessageHub (by name).
 RUN_IDS = itertools.count()
 
