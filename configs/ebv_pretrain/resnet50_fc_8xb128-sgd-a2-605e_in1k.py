@@ -1,21 +1,9 @@
 # As resnet50_fc_8xb128-sgd-a2-105e_in1k.py with 5 + 600 epochs.
 _base_ = ['./resnet50_fc_8xb128-sgd-a2-105e_in1k.py']
 
+# The warm-up, then the base's cosine stretched to 600 epochs.
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=0.01,
-        by_epoch=True,
-        begin=0,
-        end=5,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=600,
-        eta_min=0.0,
-        by_epoch=True,
-        begin=5,
-        end=605,
-        convert_to_iter_based=True),
+    _base_.lr_warmup_5_epochs,
+    dict(_base_.param_scheduler[1], T_max=600, end=605),
 ]
 train_cfg = dict(max_epochs=605)

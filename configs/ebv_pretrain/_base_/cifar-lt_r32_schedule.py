@@ -8,6 +8,7 @@
 _base_ = [
     'mmpretrain::_base_/schedules/cifar10_bs128.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../../_base_/lr_warmup.py',
 ]
 custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
 
@@ -23,13 +24,7 @@ model = dict(
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=2e-4))
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=0.01,
-        by_epoch=True,
-        begin=0,
-        end=5,
-        convert_to_iter_based=True),
+    _base_.lr_warmup_5_epochs,
     dict(
         type='MultiStepLR', by_epoch=True, milestones=[160, 180], gamma=0.1),
 ]

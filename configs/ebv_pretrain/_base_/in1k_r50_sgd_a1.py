@@ -14,6 +14,7 @@ _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../../_base_/lr_warmup.py',
 ]
 custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
 
@@ -67,13 +68,7 @@ optim_wrapper = dict(
     type='AmpOptimWrapper',
     optimizer=dict(type='SGD', lr=0.5, momentum=0.9, weight_decay=2e-5))
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=0.01,
-        by_epoch=True,
-        begin=0,
-        end=5,
-        convert_to_iter_based=True),
+    _base_.lr_warmup_5_epochs,
     dict(
         type='CosineAnnealingLR',
         T_max=100,
