@@ -31,18 +31,18 @@ or checkpoint, a checkpoint of another model, ``--tta`` for a config without
 hook, an ``--out`` that is no pickle file), reported in one line.
 """
 import argparse
-import os
 import sys
 from typing import Optional
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, ConfigDict
 from mmengine.evaluator import BaseMetric, DumpResults
 
 import mmebv  # noqa: F401  (registers the EBV modules)
 from mmebv.cli import UserInputError, input_errors, run_tool
 from mmebv.engine.checkpoint_match import (CheckedLoadHook,
                                            check_checkpoint_file)
-from mmebv.engine.runner import build_runner, load_config
+from mmebv.engine.runner import (build_runner, load_config,
+                                 parse_run_args)
 
 #: Pickle suffixes ``DumpResults`` accepts.
 PICKLE_SUFFIXES = ('.pkl', '.pickle')
@@ -63,16 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--tta', action='store_true',
         help="test-time augmentation with the config's tta_model and "
         'tta_pipeline')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config entries, key=value')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_run_args(parser, argv)
 
 
 def codebase(cfg: Config) -> str:

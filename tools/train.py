@@ -12,15 +12,15 @@ Exit codes: 0 done, 2 bad arguments or input (a missing or unreadable config,
 a missing ``--resume`` checkpoint), reported in one line.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 import mmebv  # noqa: F401  (registers the EBV modules)
 from mmebv.cli import UserInputError, input_errors, run_tool
-from mmebv.engine.runner import build_runner, load_config
+from mmebv.engine.runner import (build_runner, load_config,
+                                 parse_run_args)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -36,17 +36,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--auto-scale-lr', action='store_true',
         help="scale the lr by the config's auto_scale_lr.base_batch_size")
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config entries, key=value (e.g. '
-        'train_cfg.max_iters=10 model.backbone.depth=18)')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_run_args(parser, argv)
 
 
 def build_config(args: argparse.Namespace) -> Config:

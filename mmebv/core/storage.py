@@ -69,6 +69,18 @@ def save_ebvs(path: str, ebvs: Tensor,
         save_file({TENSOR_KEY: tensor}, tmp, metadata=meta)
 
 
+def check_size(path: str, holds: str, found: Tuple[int, int],
+               wanted: Tuple[Optional[int], Optional[int]], fix: str) -> None:
+    """Raise ``EBVFileError`` unless the file's set (``found``: N, d) has the
+    ``wanted`` N and d (``None``: any); ``holds`` says what the file holds
+    and ``fix`` how to make a matching one."""
+    for name, expected, got in zip(('num_vectors', 'dim'), wanted, found):
+        if expected is not None and expected != got:
+            raise EBVFileError(
+                f'{path!r} holds {holds} but {name}={expected} is needed. '
+                f'Point to a matching file or create one with: {fix}')
+
+
 def load_ebvs(path: str,
               num_vectors: Optional[int] = None,
               dim: Optional[int] = None) -> Tuple[Tensor, Dict[str, str]]:
@@ -127,15 +139,10 @@ def load_ebvs(path: str,
                 f'{path!r} is inconsistent: metadata {key}={metadata[key]} '
                 f'but the tensor is {found_n} x {found_d}. The file is '
                 f'damaged; regenerate it with: {fix}')
-    for name, expected, found in (('num_vectors', num_vectors, found_n),
-                                  ('dim', dim, found_d)):
-        if expected is not None and expected != found:
-            raise EBVFileError(
-                f'{path!r} holds {found_n} x {found_d} EBVs but {name}='
-                f'{expected} is needed. Point to a matching file or create '
-                f'one with: ' + make_command(num_vectors or found_n,
-                                             dim or found_d,
-                                             'FILE.safetensors'))
+    check_size(path, f'{found_n} x {found_d} EBVs', (found_n, found_d),
+               (num_vectors, dim),
+               make_command(num_vectors or found_n, dim or found_d,
+                            'FILE.safetensors'))
     check_ebvs(ebvs, f'EBV file {path!r}',
                f'The file is damaged or not an EBV file; regenerate it with: '
                f'{fix}')

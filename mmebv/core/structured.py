@@ -35,7 +35,7 @@ from .constructions import (kerdock_capacity, kerdock_order,
                             kerdock_quadratic_forms, kerdock_vectors,
                             sylvester_hadamard)
 from .errors import EBVFileError
-from .storage import FORMAT_VERSION, STRUCTURED_KEY
+from .storage import FORMAT_VERSION, STRUCTURED_KEY, check_size
 #: Value of the ``form`` metadata of a structured file.
 STRUCTURED_FORM = 'kerdock'
 
@@ -227,11 +227,6 @@ def load_kerdock(path: str,
     except (KeyError, ValueError, RuntimeError) as err:
         raise EBVFileError(f'{path!r} is a damaged structured EBV file '
                            f'({err}). Regenerate it with: {fix}') from None
-    for name, expected, found in (('num_vectors', num_vectors, found_n),
-                                  ('dim', dim, found_d)):
-        if expected is not None and expected != found:
-            raise EBVFileError(
-                f'{path!r} holds a Kerdock set of {found_n} x {found_d} but '
-                f'{name}={expected} is needed. Point to a matching file or '
-                f'create one with: {fix}')
+    check_size(path, f'a Kerdock set of {found_n} x {found_d}',
+               (found_n, found_d), (num_vectors, dim), fix)
     return structured

@@ -1,11 +1,12 @@
 """What tools/train.py and tools/test.py share: config loading and the Runner."""
+import argparse
 import os
 import os.path as osp
 import subprocess
 from typing import MutableMapping, Optional
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -14,6 +15,24 @@ from .dist import setup_cpu_distributed
 
 #: The variables ``srun`` sets that ``--launcher slurm`` reads.
 SLURM_VARS = ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
+
+
+def parse_run_args(parser: argparse.ArgumentParser,
+                   argv=None) -> argparse.Namespace:
+    """Add the options every upstream train / test tool has
+    (``--cfg-options``, ``--launcher``, ``--local_rank``) to ``parser``,
+    parse ``argv`` and export ``LOCAL_RANK`` as the launchers expect."""
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config entries, key=value (e.g. '
+        'train_cfg.max_iters=10 model.backbone.depth=18)')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def load_config(path: str,
