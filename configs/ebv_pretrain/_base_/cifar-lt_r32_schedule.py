@@ -8,7 +8,7 @@
 _base_ = [
     'mmpretrain::_base_/schedules/cifar10_bs128.py',
     'mmpretrain::_base_/default_runtime.py',
-    '../../_base_/lr_warmup.py',
+    '../../_base_/cls_schedule.py',
 ]
 custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
 
@@ -29,11 +29,5 @@ param_scheduler = [
         type='MultiStepLR', by_epoch=True, milestones=[160, 180], gamma=0.1),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=200, val_interval=1)
-default_hooks = dict(
-    checkpoint=dict(
-        type='SafeCheckpointHook',
-        interval=1,
-        save_best='accuracy/top1',
-        rule='greater',
-        max_keep_ckpts=1))
+default_hooks = _base_.keep_best_top1
 auto_scale_lr = dict(base_batch_size=128)

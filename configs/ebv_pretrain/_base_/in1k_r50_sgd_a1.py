@@ -14,7 +14,7 @@ _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
     'mmpretrain::_base_/default_runtime.py',
-    '../../_base_/lr_warmup.py',
+    '../../_base_/cls_schedule.py',
 ]
 custom_imports = dict(imports=['mmebv'], allow_failed_imports=False)
 
@@ -79,12 +79,6 @@ param_scheduler = [
         convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=105, val_interval=1)
-default_hooks = dict(
-    checkpoint=dict(
-        type='SafeCheckpointHook',
-        interval=1,
-        save_best='accuracy/top1',
-        rule='greater',
-        max_keep_ckpts=1))
+default_hooks = _base_.keep_best_top1
 auto_scale_lr = dict(base_batch_size=1024)
 randomness = dict(seed=42)
