@@ -10,6 +10,14 @@ class AngleHistogram:
     """Histogram of the N(N-1)/2 pairwise angles, in degrees.
 
     ``counts[i]`` counts angles in ``[edges[i], edges[i + 1])``.
+
+    Args:
+        counts (Tensor): int64 count of each bin.
+        edges (Tensor): float64 bin edges over [0, 180], one more than the
+            bins.
+        min_deg (float): Smallest pairwise angle.
+        max_deg (float): Largest pairwise angle.
+        num_pairs (int): N(N-1)/2, the number of angles counted.
     """
     counts: Tensor
     edges: Tensor
@@ -35,9 +43,18 @@ def pairwise_angle_histogram(vectors: Tensor,
     tile, so memory stays bounded for any N.
 
     Args:
-        vectors: (N, d) tensor, N >= 2.
-        bin_width_deg: Histogram bin width over [0, 180] degrees.
-        max_tile_elements: Cosines computed at once.
+        vectors (Tensor): (N, d) tensor, N >= 2.
+        bin_width_deg (float): Histogram bin width over [0, 180] degrees.
+            Defaults to 0.05.
+        max_tile_elements (int): Cosines computed at once. Defaults to
+            2^24.
+
+    Returns:
+        AngleHistogram: The histogram, the smallest and largest angle.
+
+    Raises:
+        ValueError: If ``vectors`` is not 2-D with at least 2 rows, a row
+            is zero, or ``bin_width_deg`` is not in (0, 180].
     """
     if vectors.dim() != 2 or vectors.shape[0] < 2:
         raise ValueError(f'Expected an (N, d) tensor with N >= 2, got '

@@ -61,7 +61,21 @@ def linear_cka(x: Tensor, y: Tensor) -> float:
 
 
 def unbiased_hsic(gram_x: Tensor, gram_y: Tensor) -> Tensor:
-    """Unbiased HSIC estimator of two (n, n) Gram matrices, n >= 4."""
+    """Unbiased HSIC estimator of two (n, n) Gram matrices, n >= 4.
+
+    The estimator of Song et al. (2012); the diagonals are ignored.
+
+    Args:
+        gram_x (Tensor): (n, n) Gram matrix of the first representation.
+        gram_y (Tensor): (n, n) Gram matrix of the second, over the same
+            samples in the same order.
+
+    Returns:
+        Tensor: The 0-dim estimate (may be slightly negative).
+
+    Raises:
+        ValueError: If n is below 4.
+    """
     n = gram_x.shape[0]
     if n < 4:
         raise ValueError(f'Unbiased HSIC needs n >= 4 samples, got {n}.')

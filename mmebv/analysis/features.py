@@ -21,8 +21,18 @@ POOLING = ('avg', 'flatten')
 def select_layers(model: nn.Module, pattern: str) -> List[str]:
     """Names of the submodules of ``model`` matching a preset or regex.
 
-    ``pattern`` is a key of :data:`LAYER_PRESETS` or a regular expression
-    that must match the whole module name (as in ``model.named_modules()``).
+    Args:
+        model (nn.Module): The model to search.
+        pattern (str): A key of :data:`LAYER_PRESETS` or a regular
+            expression that must match the whole module name (as in
+            ``model.named_modules()``).
+
+    Returns:
+        list[str]: The matching names, in ``named_modules()`` order.
+
+    Raises:
+        ValueError: If no module matches.
+        re.error: If ``pattern`` is not a valid regular expression.
     """
     regex = re.compile(LAYER_PRESETS.get(pattern, pattern))
     names = [n for n, _ in model.named_modules() if regex.fullmatch(n)]
@@ -35,9 +45,21 @@ def select_layers(model: nn.Module, pattern: str) -> List[str]:
 
 
 def pool_features(output: Tensor, pool: str) -> Tensor:
-    """(B, ...) layer output as (B, p): ``avg`` averages spatial positions
-    of (B, C, H, W) maps and tokens of (B, L, C) sequences; ``flatten``
-    keeps everything."""
+    """A (B, ...) layer output as a (B, p) matrix.
+
+    Args:
+        output (Tensor): The layer output, batch first.
+        pool (str): ``'avg'`` averages spatial positions of (B, C, H, W)
+            maps and tokens of (B, L, C) sequences (a (B, p) output is
+            kept); ``'flatten'`` keeps everything.
+
+    Returns:
+        Tensor: The (B, p) features.
+
+    Raises:
+        ValueError: If ``pool`` is unknown, or ``'avg'`` meets an output
+            that is not 2-D, 3-D or 4-D.
+    """
     if pool not in POOLING:
         raise ValueError(f'pool must be one of {POOLING}, got {pool!r}.')
     if pool == 'flatten' or output.dim() == 2:
@@ -122,11 +144,33 @@ def layerwise_cka(models: Sequence[Tuple[nn.Module, List[str]]],
                   max_batches: Optional[int] = None) -> Tensor:
     """Minibatch CKA between all chosen layers of one or more models.
 
-    ``models`` holds ``(model, layer_names)`` pairs; ``forward(model,
-    batch)`` runs one model on one batch (every model sees the same batch).
-    Returns the symmetric (L, L) float64 matrix over the concatenated layer
-    lists, in model order: the block of rows of model i and columns of
-    model j compares those two models.
+    The models are put in eval mode. Batches with fewer than 4 samples are
+    skipped (see :class:`~.cka.MinibatchCKA`).
+
+    Args:
+        models (Sequence[tuple]): ``(model, layer_names)`` pairs; the
+            names come from ``model.named_modules()``, e.g. from
+            :func:`select_layers`.
+        batches (Iterable): The batches; every model sees each one.
+        forward (Callable): ``forward(model, batch)`` runs one model on one
+            batch; its return value is ignored.
+        pool (str): How layer outputs become (B, p) features, see
+            :func:`pool_features`. Defaults to ``'avg'``.
+        max_batches (int, optional): Use at most this many batches.
+            Defaults to None (all).
+
+    Returns:
+        Tensor: The symmetric (L, L) float64 matrix over the concatenated
+        layer lists, in model order: the block of rows of model i and
+        columns of model j compares those two models.
+
+    Raises:
+        ValueError: If ``models`` is empty, a layer name is unknown,
+            ``pool`` is invalid or cannot pool a layer's output, or a layer
+            is constant on every batch.
+        TypeError: If a chosen layer does not return a tensor.
+        RuntimeError: If a chosen layer did not run in a forward pass, or
+            no batch had 4 or more samples.
     """
     if not models:
         raise ValueError('Give at least one (model, layer_names) pair.')

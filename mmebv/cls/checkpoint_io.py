@@ -180,7 +180,18 @@ def unwrap_state_dict(obj: Any, source: str = 'The checkpoint'
 
 
 def save_atomic(obj: Any, path: str) -> None:
-    """``torch.save`` to a temporary file next to ``path``, then rename."""
+    """``torch.save`` to a temporary file next to ``path``, then rename.
+
+    ``path`` holds either its old content or all of ``obj``, never a part.
+
+    Args:
+        obj (Any): What to save, as for ``torch.save``.
+        path (str): The output file; missing folders are created.
+
+    Raises:
+        OSError: If ``path`` cannot be written (e.g. a part of it is a
+            file); ``path`` is then left as it was.
+    """
     # A file object: torch.save derives a zip record name from a path's
     # basename, and refuses the hidden temporary name.
     with atomic_file(path) as tmp, open(tmp, 'wb') as f:

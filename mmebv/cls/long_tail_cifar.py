@@ -41,6 +41,18 @@ def long_tail_counts(n_max: int, num_classes: int,
     Class 0 keeps ``n_max`` samples, the last class ``n_max / ratio``. The
     expression is evaluated as in Cao et al.'s code, so that the float
     rounding, and therefore every count, is theirs.
+
+    Args:
+        n_max (int): Samples kept of the largest class (class 0).
+        num_classes (int): C, the number of classes, at least 2.
+        imbalance_ratio (float): ``n_max / n_min``, at least 1.
+
+    Returns:
+        list[int]: The count of each class, in label order.
+
+    Raises:
+        ValueError: If ``imbalance_ratio`` is below 1, ``num_classes`` is
+            below 2, or the ratio leaves the last class with no sample.
     """
     if imbalance_ratio < 1:
         raise ValueError(

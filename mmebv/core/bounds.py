@@ -12,11 +12,22 @@ PERCENTILE_BINS = 100_000
 
 
 def lower_bound(num_vectors: int, dim: int) -> float:
-    """Largest known lower bound on max |cos| of N = ``num_vectors`` lines.
+    """Largest known lower bound on max |cos| of ``num_vectors`` lines.
 
-    Lines in R^d, d = ``dim``: the maximum of the Welch bound and, once
+    For N lines in R^d: the maximum of the Welch bound and, once
     N > d(d+1)/2, the orthoplex and (real) Levenshtein bounds. Zero when
     N <= d (orthonormal rows exist).
+
+    Args:
+        num_vectors (int): N, the number of lines (EBVs).
+        dim (int): d, the dimension of the space.
+
+    Returns:
+        float: The bound, in [0, 1]; no set of N unit vectors in R^d has a
+        smaller max |cos| over pairs.
+
+    Raises:
+        ValueError: If ``num_vectors`` or ``dim`` is below 1.
     """
     if num_vectors < 1 or dim < 1:
         raise ValueError(f'num_vectors and dim must be positive, got '
@@ -35,7 +46,24 @@ def lower_bound(num_vectors: int, dim: int) -> float:
 
 @dataclass
 class CoherenceReport:
-    """Pairwise-cosine statistics of an EBV set (over pairs i < j)."""
+    """Pairwise-cosine statistics of an EBV set (over pairs i < j).
+
+    Built by :func:`coherence_report`; ``str()`` gives a readable table.
+
+    Args:
+        num_vectors (int): N, the number of rows.
+        dim (int): d, the dimension of the rows.
+        max_abs_cos (float): Max |cos| over pairs (the coherence).
+        max_cos (float): Max signed cos over pairs.
+        mean_abs_cos (float): Mean |cos| over pairs.
+        p999_abs_cos (float): 99.9th percentile of |cos| (nearest rank),
+            exact to within 1e-5.
+        min_angle_deg (float): Smallest angle between two of the lines, in
+            degrees (the arccos of ``max_abs_cos``).
+        bound (float): :func:`lower_bound` of N and d.
+        ratio_to_bound (float): ``max_abs_cos / bound``; inf when the bound
+            is 0 and ``max_abs_cos`` is not, 1 when both are 0.
+    """
     num_vectors: int
     dim: int
     max_abs_cos: float
@@ -133,6 +161,20 @@ def coherence_report(ebvs: Tensor,
     The 99.9th percentile of |cos| (nearest-rank definition) comes from a
     fixed histogram of :data:`PERCENTILE_BINS` bins over [0, 1]: it is the
     upper edge of the bin holding it, so it is exact to within 1e-5.
+
+    Args:
+        ebvs (Tensor): The (N, d) set, N >= 2; rows need not be unit.
+        device (str or torch.device, optional): Where to compute. Defaults
+            to None (the device of ``ebvs``).
+        block_rows (int, optional): Rows per tile. Defaults to None (about
+            2^24 cosines per tile, see :func:`default_block_rows`).
+
+    Returns:
+        CoherenceReport: The statistics, with :func:`lower_bound` of N and d
+        and the ratio of max |cos| to it.
+
+    Raises:
+        ValueError: If ``ebvs`` is not 2-D or has fewer than 2 rows.
     """
     if ebvs.dim() != 2 or ebvs.shape[0] < 2:
         raise ValueError(f'Expected an (N, d) tensor with N >= 2, got shape '

@@ -47,7 +47,15 @@ DAMAGED_FIX = ('The checkpoint is damaged or was altered: load another '
 
 
 def ebv_fingerprint(ebvs: Tensor) -> Tensor:
-    """SHA-256 of the float32 bytes of ``ebvs``, as a uint8 tensor of 32."""
+    """SHA-256 of the float32 bytes of ``ebvs``, as a uint8 tensor of 32.
+
+    Args:
+        ebvs (Tensor): The EBV set; it is hashed as contiguous float32 on
+            the CPU, whatever its device and dtype.
+
+    Returns:
+        Tensor: The digest, a uint8 tensor of shape (32,).
+    """
     data = ebvs.detach().to('cpu', torch.float32).contiguous().numpy()
     digest = hashlib.sha256(data.tobytes()).digest()
     return torch.tensor(list(digest), dtype=torch.uint8)

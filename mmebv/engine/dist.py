@@ -24,6 +24,11 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
 
     Passes ``device_ids=None`` (required by DDP for CPU modules) and turns
     SyncBN layers, which need CUDA when synchronising, into plain BN.
+
+    Args:
+        module (nn.Module): The model to wrap, on CPU.
+        **kwargs: Other arguments of ``MMDistributedDataParallel``; a
+            ``device_ids`` given is replaced by None.
     """
 
     def __init__(self, module: nn.Module, **kwargs) -> None:
@@ -37,7 +42,22 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     Call before building the Runner. With ``launcher='pytorch'`` (torchrun's
     environment variables) and no CUDA, initialises ``gloo`` and sets
     ``cfg.model_wrapper_cfg`` to :class:`CPUDistributedDataParallel`,
-    keeping its other options. Returns whether it did so.
+    keeping its other options.
+
+    Args:
+        cfg (Config): The run's config; ``model_wrapper_cfg`` is changed in
+            place.
+        launcher (str): The ``--launcher`` value: ``'none'``,
+            ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        bool: Whether it set up a CPU run (False when ``launcher`` is
+        ``'none'`` or CUDA is available).
+
+    Raises:
+        ValueError: If there is no CUDA and ``launcher`` is not
+            ``'pytorch'``, or ``model_wrapper_cfg`` names a wrapper other
+            than DistributedDataParallel.
     """
     if launcher == 'none' or torch.cuda.is_available():
         return False

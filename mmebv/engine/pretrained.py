@@ -98,9 +98,31 @@ def check_pretrained_loaded(module: nn.Module,
                             prefix: Optional[str] = None,
                             min_loaded: float = 0.9,
                             name: str = 'module') -> PretrainedLoadReport:
-    """Raise :class:`PretrainedLoadError` unless ``module`` holds the
-    checkpoint's values for at least ``min_loaded`` of its state's elements
-    and no key has another shape than in the checkpoint."""
+    """Check that ``module`` holds the weights of ``checkpoint``.
+
+    It passes when at least ``min_loaded`` of the elements of the module's
+    state equal the checkpoint's values and no key has another shape than
+    in the checkpoint.
+
+    Args:
+        module (nn.Module): The module that should hold the weights.
+        checkpoint (str): Path or URL of the checkpoint.
+        prefix (str, optional): Compare only the checkpoint keys under this
+            prefix (e.g. ``'backbone.'``), with it removed. Defaults to None
+            (all keys).
+        min_loaded (float): Least fraction of the state (in elements) that
+            must equal the checkpoint's values. Defaults to 0.9.
+        name (str): What to call ``module`` in the error message. Defaults
+            to ``'module'``.
+
+    Returns:
+        PretrainedLoadReport: Which keys loaded, are missing, have another
+        shape or other values, and which checkpoint keys were unused.
+
+    Raises:
+        PretrainedLoadError: If the check fails, or the checkpoint holds no
+            state dict or no key under ``prefix``.
+    """
     report = compare_with_checkpoint(module, checkpoint, prefix)
     if report.shape_mismatch or report.loaded_fraction < min_loaded:
         def head(keys: List[str]) -> str:

@@ -19,9 +19,24 @@ SLURM_VARS = ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
 
 def parse_run_args(parser: argparse.ArgumentParser,
                    argv=None) -> argparse.Namespace:
-    """Add the options every upstream train / test tool has
-    (``--cfg-options``, ``--launcher``, ``--local_rank``) to ``parser``,
-    parse ``argv`` and export ``LOCAL_RANK`` as the launchers expect."""
+    """Add the options every upstream train / test tool has, and parse.
+
+    The options are ``--cfg-options``, ``--launcher`` and ``--local_rank``;
+    ``LOCAL_RANK`` is exported (unless set) as the launchers expect.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser, to which the
+            options are added.
+        argv (list[str], optional): The arguments to parse. Defaults to
+            None (``sys.argv[1:]``).
+
+    Returns:
+        argparse.Namespace: The parsed arguments.
+
+    Raises:
+        SystemExit: If an argument is unknown or invalid (argparse prints
+            the usage).
+    """
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, key=value (e.g. '
@@ -41,8 +56,21 @@ def load_config(path: str,
                 work_dir: Optional[str] = None) -> Config:
     """The config with command-line overrides, as upstream tools build it.
 
-    Without ``work_dir`` (argument or config) it is
-    ``./work_dirs/<config name>``.
+    Args:
+        path (str): The config file.
+        launcher (str): The ``--launcher`` value, stored as
+            ``cfg.launcher``. Defaults to ``'none'``.
+        cfg_options (dict, optional): ``--cfg-options`` overrides, merged
+            into the config. Defaults to None.
+        work_dir (str, optional): The work dir, overriding the config's.
+            Defaults to None (the config's, else
+            ``./work_dirs/<config name>``).
+
+    Returns:
+        Config: The loaded config.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
     """
     cfg = Config.fromfile(path)
     cfg.launcher = launcher
@@ -118,6 +146,21 @@ def build_runner(cfg: Config) -> Runner:
 
     ``--launcher slurm`` without CUDA runs like ``pytorch`` once
     :func:`setup_slurm_env` has translated Slurm's variables.
+
+    Args:
+        cfg (Config): The config, e.g. from :func:`load_config`;
+            ``cfg.launcher`` selects the launcher.
+
+    Returns:
+        Runner: The Runner built from ``cfg`` (of ``cfg.runner_type`` when
+        set).
+
+    Raises:
+        UserInputError: If ``cfg.launcher`` is ``'slurm'`` and Slurm's
+            variables are missing or invalid, or the master node cannot be
+            resolved.
+        ValueError: If there is no CUDA and the launcher or model wrapper
+            cannot run on CPU (see :func:`setup_cpu_distributed`).
     """
     launcher = cfg.launcher
     if launcher == 'slurm':
