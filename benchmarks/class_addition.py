@@ -52,7 +52,8 @@ sys.path[:0] = [REPO, LAB]
 from digits_lab.digits import split_digits  # noqa: E402
 from digits_lab.incremental import (read_digit_arrays,  # noqa: E402
                                     write_digit_arrays)
-from digits_lab.reporting import machine, mean_and_std, mean_std  # noqa
+from digits_lab.reporting import (machine, mean_and_std,  # noqa: E402
+                                  mean_std, replace_task_records)
 from mmebv.analysis.io import atomic_write_json, atomic_write_text  # noqa
 from mmebv.engine.add_classes import add_classes  # noqa: E402
 
@@ -358,7 +359,9 @@ def report(records: List[dict], args, schedule: dict, wall: float,
         f'all cells (this invocation: {wall / 60:.1f} min wall, load average '
         f'{loads[0]:.1f} at its start and {loads[1]:.1f} at its end; cells '
         'already in the work dir are reused). Every score is also in '
-        '`class_addition.json` next to this page.', '',
+        '`class_addition.json` next to this page. Segmentation '
+        '(exploratory): [adding classes to a segmentor]'
+        '(class_addition_seg.md).', '',
         'Protocol (`benchmarks/class_addition.py`, its docstring has the '
         'details): real MNIST digits, a two-layer MLP trunk (256 units) and '
         'an EBV head (10 EBVs in R^10, the future classes\' reserved from '
@@ -498,8 +501,9 @@ def main(argv=None) -> int:
     path = os.path.abspath(args.report or os.path.join(
         work_dir, 'class_addition.md'))
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    atomic_write_json(os.path.join(os.path.dirname(path),
-                                   'class_addition.json'), records)
+    replace_task_records(
+        os.path.join(os.path.dirname(path), 'class_addition.json'), 'cls',
+        records)
     text = report(records, args, schedule, time.perf_counter() - start,
                   compute, (load_start, os.getloadavg()[0]))
     atomic_write_text(path, text)

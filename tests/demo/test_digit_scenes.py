@@ -77,9 +77,9 @@ def test_files_agree(scenes):
 
 
 def test_train_and_val_use_disjoint_digits(pool):
-    from digits_lab.digit_scenes import _split_pool
+    from digits_lab.digit_scenes import split_pool
 
-    parts = _split_pool(pool, 0.3)
+    parts = split_pool(pool, 0.3)
     for label in range(10):
         train = {d.tobytes() for d in parts['train'][label]}
         assert not [d for d in parts['val'][label] if d.tobytes() in train]

@@ -135,8 +135,8 @@ def _instance(mask: np.ndarray, label: int, ann_id: int,
                 iscrowd=0)
 
 
-def _split_pool(pool: Dict[int, np.ndarray], val_fraction: float
-                ) -> Dict[str, Dict[int, np.ndarray]]:
+def split_pool(pool: Dict[int, np.ndarray], val_fraction: float
+               ) -> Dict[str, Dict[int, np.ndarray]]:
     """Disjoint train / val digits of every class."""
     parts = {'train': {}, 'val': {}}
     for label, images in pool.items():
@@ -177,7 +177,7 @@ def write_digit_scenes(root: str, pool: Dict[int, np.ndarray],
         raise ValueError(f'pool must map every label 0..9 to its digits, '
                          f'got labels {sorted(pool)}.')
     rng = np.random.default_rng(seed)
-    parts = _split_pool(pool, val_fraction)
+    parts = split_pool(pool, val_fraction)
     counts = dict(train=num_train, val=num_val)
     meta = dict(
         settings=dict(num_train=num_train, num_val=num_val,

@@ -1,5 +1,6 @@
 """What the reports of the demo and the benchmarks share: the machine they
 ran on, mean ± std over seeds, UTC times; and the demo's results page."""
+import json
 import os
 import platform
 import statistics
@@ -49,6 +50,19 @@ def mean_std(values: Sequence[float], digits: int = 1) -> str:
     if len(values) < 2:
         return f'{mean:.{digits}f}'
     return f'{mean:.{digits}f} ± {std:.{digits}f}'
+
+
+def replace_task_records(path: str, task: str, records: List[dict]) -> None:
+    """Write ``records`` (all of ``task``) to the JSON list at ``path`` in
+    place of that task's old ones, keeping every other task's, atomically:
+    one file holds the scores of several benchmarks."""
+    from mmebv.analysis.io import atomic_write_json
+
+    kept = []
+    if os.path.isfile(path):
+        with open(path) as f:
+            kept = [r for r in json.load(f) if r.get('task') != task]
+    atomic_write_json(path, kept + records)
 
 
 def utc(stamp: float) -> str:
