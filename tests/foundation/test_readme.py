@@ -23,7 +23,8 @@ README = (REPO / 'README.md').read_text()
 DOCS = README + ''.join(
     page.read_text() for page in sorted((REPO / 'docs' / 'en').rglob('*.md'))
     if page.name != 'reference.md')
-CONFIG_DIRS = ['configs', 'configs/ebv_pretrain', 'configs/ebv_pretrain/eval256',
+CONFIG_DIRS = ['configs', 'configs/_base_', 'configs/ebv_pretrain',
+               'configs/ebv_pretrain/eval256',
                'tools']  # tools: names like `train.py` in prose
 
 
