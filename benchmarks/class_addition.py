@@ -20,6 +20,8 @@ seed), ratio (1 replayed : 1 new) and steps:
 
 - ``new-only``: fine-tune on the new classes' data (the floor);
 - ``replay``: fine-tune on it plus the exemplars (``ReplayDataset``);
+- ``replay+herding``: ``replay`` with the exemplars herding chooses on the
+  model's features (``HerdingExemplarsHook``, iCaRL) instead of random ones;
 - ``frozen+replay``: the same data, trunk frozen (``FreezeTrunkHook``): EBV
   heads train their projection with the dot-regression loss, FC heads their
   layer with cross-entropy;
@@ -62,7 +64,8 @@ PROTOCOLS = {
     '5 tasks of 2': ((0, 1), (2, 3), (4, 5), (6, 7), (8, 9)),
 }
 HEADS = ('ebv', 'fc')
-ARMS = ('new-only', 'replay', 'frozen+replay', 'replay+ace', 'replay+lwf')
+ARMS = ('new-only', 'replay', 'replay+herding', 'frozen+replay',
+        'replay+ace', 'replay+lwf')
 #: Schedules: iterations of the first training and of each step, batch,
 #: Adam's lr of the first training and the step lrs tried (the one with the
 #: best validation accuracy over all classes is reported), exemplars per old
@@ -180,8 +183,10 @@ def step_config(cfg, head: str, arm: str, old: Sequence[int],
     cfg.train_cfg = dict(by_epoch=False, max_iters=iters)
     cfg.optim_wrapper.optimizer.lr = lr
     cfg.default_hooks.checkpoint.interval = iters
-    cfg.custom_hooks = ([dict(type='FreezeTrunkHook', trainable='head')]
-                        if arm == 'frozen+replay' else [])
+    cfg.custom_hooks = {
+        'frozen+replay': [dict(type='FreezeTrunkHook', trainable='head')],
+        'replay+herding': [dict(type='HerdingExemplarsHook')],
+    }.get(arm, [])
     cfg.work_dir = work_dir
 
 

@@ -22,7 +22,8 @@ def state_dict(path: Path) -> dict:
                       weights_only=False)['state_dict']
 
 
-ARMS = {'new-only', 'replay', 'frozen+replay', 'replay+ace', 'replay+lwf'}
+ARMS = {'new-only', 'replay', 'replay+herding', 'frozen+replay',
+        'replay+ace', 'replay+lwf'}
 
 
 @pytest.mark.slow
@@ -34,7 +35,7 @@ def test_quick_class_addition_end_to_end(tmp_path):
                           env=checkout_env())
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     records = json.loads((report.parent / 'class_addition.json').read_text())
-    assert len(records) == 2 * 2 * 5  # protocols x heads x arms, one seed
+    assert len(records) == 2 * 2 * 6  # protocols x heads x arms, one seed
     assert {r['protocol'] for r in records} == {'0-4 then 5-9',
                                                 '5 tasks of 2'}
     for r in records:
