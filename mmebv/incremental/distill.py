@@ -12,6 +12,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from mmebv.core.predictor import check_positive_int
+
 
 def distillation_loss(student: Tensor, teacher: Tensor,
                       temperature: float) -> Tensor:
@@ -67,10 +69,7 @@ class LwFClassifier(ImageClassifier):
                  teacher_checkpoint: Optional[str] = None,
                  distill_weight: float = 1.0, temperature: float = 2.0,
                  **kwargs) -> None:
-        if isinstance(num_old_classes, bool) or not isinstance(
-                num_old_classes, int) or num_old_classes < 1:
-            raise ValueError(f'num_old_classes={num_old_classes!r} must be '
-                             f'a positive integer')
+        check_positive_int('num_old_classes', num_old_classes)
         if not distill_weight >= 0 or not temperature > 0:
             raise ValueError(
                 f'distill_weight={distill_weight!r} must be >= 0 and '

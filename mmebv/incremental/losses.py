@@ -14,12 +14,7 @@ from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
-
-def _check_reduction(reduction: str) -> str:
-    if reduction not in ('none', 'mean', 'sum'):
-        raise ValueError(f"reduction={reduction!r} must be 'none', 'mean' "
-                         f"or 'sum'")
-    return reduction
+from .checks import check_reduction
 
 
 class _WeightedLoss(nn.Module):
@@ -29,7 +24,7 @@ class _WeightedLoss(nn.Module):
                  reduction: str = 'mean') -> None:
         super().__init__()
         self.loss_weight = loss_weight
-        self.reduction = _check_reduction(reduction)
+        self.reduction = check_reduction(reduction)
 
     def per_sample(self, cls_score: Tensor, label: Tensor) -> Tensor:
         """The (B, ) unweighted loss of each sample."""
@@ -57,7 +52,7 @@ class _WeightedLoss(nn.Module):
         Returns:
             The weighted loss (a scalar unless the reduction is ``'none'``).
         """
-        reduction = _check_reduction(reduction_override or self.reduction)
+        reduction = check_reduction(reduction_override or self.reduction)
         loss = self.per_sample(cls_score, label)
         if weight is not None:
             weight = weight.float()

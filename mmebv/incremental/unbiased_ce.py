@@ -7,7 +7,8 @@ from mmseg.models.losses.utils import weight_reduce_loss
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-REDUCTIONS = ('none', 'mean', 'sum')
+from mmebv.core.predictor import check_positive_int
+from .checks import check_reduction
 
 
 @MODELS.register_module()
@@ -64,22 +65,14 @@ class UnbiasedCrossEntropyLoss(nn.Module):
                  reduction: str = 'mean',
                  loss_name: str = 'loss_unbiased_ce') -> None:
         super().__init__()
-        if isinstance(num_old_classes, bool) or not isinstance(
-                num_old_classes, int) or num_old_classes < 1:
-            raise ValueError(
-                f'num_old_classes={num_old_classes!r} must be an integer >= '
-                f'1: the background plus the classes learnt before this '
-                f'step (1: no old class).')
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"reduction={reduction!r} must be 'none', "
-                             f"'mean' or 'sum'.")
+        check_positive_int('num_old_classes', num_old_classes)
         if not isinstance(loss_name, str) or not loss_name.startswith(
                 'loss_'):
             raise ValueError(f'loss_name={loss_name!r} must start with '
                              f"'loss_' to be back-propagated.")
         self.num_old_classes = num_old_classes
         self.loss_weight = loss_weight
-        self.reduction = reduction
+        self.reduction = check_reduction(reduction)
         self._loss_name = loss_name
 
     @property
@@ -150,10 +143,7 @@ class UnbiasedCrossEntropyLoss(nn.Module):
         Returns:
             The loss times ``loss_weight`` (per pixel for ``'none'``).
         """
-        reduction = reduction_override or self.reduction
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"reduction={reduction!r} must be 'none', "
-                             f"'mean' or 'sum'.")
+        reduction = check_reduction(reduction_override or self.reduction)
         loss = self.per_pixel(cls_score, label, ignore_index)
         if reduction == 'mean' and avg_factor is None:
             avg_factor = (label != ignore_index).sum().clamp(min=1).item()
