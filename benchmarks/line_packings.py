@@ -11,8 +11,9 @@ defaults of ``tools/generate_ebvs.py`` (``generate_ebvs(N, d)``: method
 ``auto``, seed 0, no target, no time limit), one torch thread per case and
 ``--jobs`` cases at once, each worker process taking every ``jobs``-th case.
 Max |cos| is measured in float64 over all pairs. Each case's result is saved
-in the work dir as it finishes, so an interrupted sweep resumes where it
-stopped.
+in the work dir as it finishes, with the generator version, so an
+interrupted sweep resumes where it stopped (cases saved by another
+generator version are run again).
 """
 import argparse
 import csv
@@ -22,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLE = os.path.join(ROOT, 'benchmarks', 'data',
@@ -31,6 +32,7 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, 'projects', 'digits')]
 
 from digits_lab.reporting import machine  # noqa: E402
 from mmebv.analysis.io import atomic_write_json, atomic_write_text  # noqa
+from mmebv.core.generate import GENERATOR_VERSION  # noqa: E402
 
 #: The issue's targets: ratio of our max |cos| to the best known one.
 MEDIAN_TARGET, WORST_TARGET, SECONDS_TARGET = 1.001, 1.01, 60.0
@@ -51,6 +53,17 @@ def case_path(work_dir: str, row: dict) -> str:
     return os.path.join(work_dir, f"d{row['d']}_N{row['N']}.json")
 
 
+def load_case(path: str) -> Optional[dict]:
+    """A saved case, if it was made by this generator version."""
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        record = json.load(f)
+    if record.get('generator_version') != GENERATOR_VERSION:
+        return None
+    return record
+
+
 def worker(work_dir: str, shard: int, shards: int, cases: List[dict]) -> None:
     """Run this shard's missing cases, saving each result."""
     import warnings
@@ -63,14 +76,15 @@ def worker(work_dir: str, shard: int, shards: int, cases: List[dict]) -> None:
     warnings.simplefilter('ignore')
     for row in cases[shard::shards]:
         path = case_path(work_dir, row)
-        if os.path.isfile(path):
+        if load_case(path) is not None:
             continue
         wall, cpu = time.perf_counter(), time.process_time()
         ebvs = generate_ebvs(row['N'], row['d'], progress=False)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         ours = max_abs_cos(F.normalize(ebvs.double(), dim=1))
         atomic_write_json(path, dict(row, ours=ours, ratio=ours / row['best'],
-                                     seconds=wall, cpu_seconds=cpu))
+                                     seconds=wall, cpu_seconds=cpu,
+                                     generator_version=GENERATOR_VERSION))
         print(f"d={row['d']} N={row['N']}: {ours:.6f} / {row['best']:.6f} "
               f'= {ours / row["best"]:.5f} ({cpu:.1f} s)', flush=True)
 
@@ -168,11 +182,9 @@ def main(argv=None) -> int:
     if any(w.wait() != 0 for w in workers):
         print('a worker failed; rerun to resume', file=sys.stderr)
         return 1
-    results = []
-    for row in cases:
-        if os.path.isfile(case_path(work_dir, row)):
-            with open(case_path(work_dir, row)) as f:
-                results.append(json.load(f))
+    results = [record for record in (
+        load_case(case_path(work_dir, row)) for row in cases)
+        if record is not None]
     if not results:
         parser.error(f'no case has been run in {work_dir}')
     path = os.path.abspath(args.report or os.path.join(

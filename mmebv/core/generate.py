@@ -29,7 +29,7 @@ import numbers
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
+from typing import Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -42,6 +42,7 @@ from .constructions import (kerdock_capacity, kerdock_order, kerdock_vectors,
 from .descent import descend
 from .optimize import (deepen_holes, minimize_coherence,
                        minimize_coherence_lbfgs)
+from .starts import Start, StartMaker, portfolio, random_start
 from .paper import PAPER_ALPHA, PAPER_TOLERANCE, paper_ebvs
 from . import tuning
 from .structured import check_kerdock_size
@@ -49,7 +50,7 @@ from .validation import COINCIDENT_COS, POOR_COS, check_ebvs
 
 #: Changes whenever the bytes ``generate_ebvs`` returns for some arguments
 #: change (on-disk caches of generated sets key on it).
-GENERATOR_VERSION = '2026-11-29.6'
+GENERATOR_VERSION = '2026-12-04.1'
 METHODS = ('auto', 'paper', 'kerdock')
 #: Slack when comparing a max |cos| with a target (float32 rounding).
 TARGET_SLACK = 1e-6
@@ -292,16 +293,13 @@ def generate_ebvs(num_vectors: int,
     if not candidates or (
             not any(search.reached(mu) for mu, _ in candidates)
             and optimiser_competes(num_vectors, dim, max_steps)):
-
-        def random_start() -> Tensor:
-            start = torch.randn(num_vectors, dim, generator=generator)
-            return torch.nn.functional.normalize(start.to(device), dim=1)
-
+        makers = ([random_start(num_vectors, dim)]
+                  if num_vectors * num_vectors * dim > tuning.PORTFOLIO_WORK
+                  else portfolio(num_vectors, dim, search.target))
         candidates.append(
-            _best_of_restarts(random_start, 0,
-                              default_restarts(num_vectors, dim), search,
-                              _paley_seed(num_vectors, dim, generator,
-                                          device)))
+            _best_of_restarts(makers, 0, default_restarts(num_vectors, dim),
+                              search, generator, device,
+                              _paley_seed(num_vectors, dim, generator)))
     mu, best = min(candidates, key=lambda candidate: candidate[0])
     _warn_if_missed(mu, alpha)
     return _check_result(best.cpu().contiguous(), mu)
@@ -339,8 +337,8 @@ class _Search:
         return self.deadline is not None and time.monotonic() > self.deadline
 
 
-def _paley_seed(num_vectors: int, dim: int, generator: torch.Generator,
-                device: torch.device) -> Optional[Tensor]:
+def _paley_seed(num_vectors: int, dim: int,
+                generator: torch.Generator) -> Optional[Start]:
     """The largest Paley ETF that fits in (N, d), zero-padded to d, then
     random unit rows; None unless it holds SEED_FRACTION of the rows and
     spans SEED_FRACTION of the dimensions (:mod:`.tuning`; the optimiser
@@ -356,42 +354,45 @@ def _paley_seed(num_vectors: int, dim: int, generator: torch.Generator,
         torch.randn(num_vectors, dim, generator=generator), dim=1)
     seed[:q + 1] = 0.0
     seed[:q + 1, :etf.shape[1]] = etf
-    return seed.to(device)
+    return Start(seed, tuning.SEED_P_START)
 
 
-def _best_of_restarts(start: Callable[[], Tensor], num_fixed: int,
+def _best_of_restarts(makers: Sequence[StartMaker], num_fixed: int,
                       restarts: int, search: _Search,
-                      seed: Optional[Tensor] = None,
-                      structured: bool = False) -> tuple:
+                      generator: torch.Generator, device: torch.device,
+                      seed: Optional[Start] = None) -> tuple:
     """Optimise ``restarts`` starts (rows ``[:num_fixed]`` frozen).
 
     The first start is ``seed`` when given, the others come from
-    ``start()``; the seed, and every start when ``structured``, is
-    optimised from :data:`.tuning.SEED_P_START` on (keeping its
-    structure). Problems with N^2 d <= :data:`.tuning.LBFGS_WORK` use
+    ``makers`` in turn (:mod:`.starts`), each told the best max |cos| so
+    far; each start is optimised from its own exponent. Problems with
+    N^2 d <= :data:`.tuning.LBFGS_WORK` use
     :func:`minimize_coherence_lbfgs`, larger ones
     :func:`minimize_coherence`. Returns ``(max_abs_cos, vectors)`` of the
     best run (max over the free pairs); stops early at the target or the
     deadline.
     """
     best_mu, best = math.inf, None
+    made = 0
     for index in range(restarts):
-        seeded = index == 0 and seed is not None
-        x = seed if seeded else start()
-        extra = (dict(p_start=tuning.SEED_P_START)
-                 if seeded or structured else {})
+        if index == 0 and seed is not None:
+            start = seed
+        else:
+            start = makers[made % len(makers)](best_mu, generator)
+            made += 1
+        x = start.x.to(device=device, dtype=torch.float32)
         num, dim = x.shape
         work = num * num * dim
         with _threads_for(work):
             if work <= tuning.LBFGS_WORK:
                 found, mu = minimize_coherence_lbfgs(
                     x, num_fixed, target=search.target,
-                    max_steps=search.steps, **extra)
+                    max_steps=search.steps, p_start=start.p_start)
             else:
                 found, mu = minimize_coherence(
                     x, num_fixed=num_fixed, target=search.target,
                     max_steps=search.steps, time_limit=search.time_left(),
-                    progress=search.progress, **extra)
+                    progress=search.progress, p_start=start.p_start)
         if mu < best_mu:
             best_mu, best = mu, found
         if search.reached(best_mu) or search.out_of_time():
@@ -473,8 +474,10 @@ def extend_ebvs(ebvs: Tensor,
     restarts = max(1, default_restarts(num_vectors, dim) //
                    tuning.EXTENSION_RESTART_DIVISOR)
     mu, best = _best_of_restarts(
-        lambda: _placed_rows(ebvs.to(device), extra, generator, search),
-        old_n, restarts, search, structured=True)
+        [lambda incumbent, generator: Start(
+            _placed_rows(ebvs.to(device), extra, generator, search),
+            tuning.SEED_P_START)],
+        old_n, restarts, search, generator, device)
     best = best.cpu()
     best[:old_n] = ebvs
     mu = max(mu, max_abs_cos(ebvs) if old_n > 1 else 0.0)

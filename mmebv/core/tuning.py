@@ -19,6 +19,10 @@ MIN_USEFUL_STEPS = 100
 #: MAX_RESTARTS); up to N^2 d = LBFGS_WORK they run the float64 L-BFGS
 #: optimiser (it holds the N x N Gram matrix and its graph).
 RESTART_WORK, MAX_RESTARTS, LBFGS_WORK = 1e6, 32, 1e6
+#: Up to N^2 d = PORTFOLIO_WORK the restarts cycle through the kinds of
+#: start of :func:`.starts.portfolio` (alternating projection costs
+#: 2000 N x N eigendecompositions); larger problems start from random rows.
+PORTFOLIO_WORK = 1e5
 #: Below this N^2 d the optimiser runs on one thread (overhead dominates).
 SINGLE_THREAD_WORK = 1e7
 #: Extension: random candidates scored for each new row (about
