@@ -14,7 +14,9 @@ it holds most rows, the others seeded random starts. The optimiser runs a
 pass budget proportional to 1 / (N^2 d) (so every default run costs about
 the same), and is left out only when that budget is too small for it to
 beat the constructions. Small problems get many restarts of the float64
-L-BFGS optimiser (:func:`.optimize.minimize_coherence_lbfgs`).
+L-BFGS optimiser (:func:`.optimize.minimize_coherence_lbfgs`), cycling
+random starts, then starts of :func:`.starts.structured_starts`
+(alternating projection, one row dropped from N + 1, Naimark complement).
 ``method='paper'`` runs the authors' Algorithm 1 (:mod:`.paper`).
 
 Determinism: the random starts are drawn on CPU from ``seed``, so the same
@@ -42,7 +44,7 @@ from .constructions import (kerdock_capacity, kerdock_order, kerdock_vectors,
 from .descent import descend
 from .optimize import (deepen_holes, minimize_coherence,
                        minimize_coherence_lbfgs)
-from .starts import Start, StartMaker, portfolio, random_start
+from .starts import Start, StartMaker, random_start, structured_starts
 from .paper import PAPER_ALPHA, PAPER_TOLERANCE, paper_ebvs
 from . import tuning
 from .structured import check_kerdock_size
@@ -293,16 +295,33 @@ def generate_ebvs(num_vectors: int,
     if not candidates or (
             not any(search.reached(mu) for mu, _ in candidates)
             and optimiser_competes(num_vectors, dim, max_steps)):
-        makers = ([random_start(num_vectors, dim)]
-                  if num_vectors * num_vectors * dim > tuning.PORTFOLIO_WORK
-                  else portfolio(num_vectors, dim, search.target))
-        candidates.append(
-            _best_of_restarts(makers, 0, default_restarts(num_vectors, dim),
-                              search, generator, device,
-                              _paley_seed(num_vectors, dim, generator)))
+        candidates.append(_best_of_restarts(
+            _schedule(num_vectors, dim, search.target, seed, generator), 0,
+            search, device))
     mu, best = min(candidates, key=lambda candidate: candidate[0])
     _warn_if_missed(mu, alpha)
     return _check_result(best.cpu().contiguous(), mu)
+
+
+def _schedule(num_vectors: int, dim: int, reference: float, seed: int,
+              generator: torch.Generator) -> list:
+    """The starts of the optimiser, in order: the Paley seed (when one
+    fits), random starts up to :func:`default_restarts`, then, for N^2 d
+    <= :data:`.tuning.PORTFOLIO_WORK`, rounds of the structured starts
+    (one in :data:`.tuning.STRUCTURED_DIVISOR` of the restarts, drawn from
+    a generator of their own so that the random starts stay those of
+    ``seed``)."""
+    restarts = default_restarts(num_vectors, dim)
+    paley = _paley_seed(num_vectors, dim, generator)
+    makers = [] if paley is None else [lambda incumbent: paley]
+    makers += [random_start(num_vectors, dim, generator)] * (
+        restarts - len(makers))
+    if num_vectors * num_vectors * dim <= tuning.PORTFOLIO_WORK:
+        makers += structured_starts(
+            num_vectors, dim, reference,
+            torch.Generator().manual_seed(seed)) * max(
+                1, restarts // tuning.STRUCTURED_DIVISOR)
+    return makers
 
 
 @dataclass
@@ -358,28 +377,19 @@ def _paley_seed(num_vectors: int, dim: int,
 
 
 def _best_of_restarts(makers: Sequence[StartMaker], num_fixed: int,
-                      restarts: int, search: _Search,
-                      generator: torch.Generator, device: torch.device,
-                      seed: Optional[Start] = None) -> tuple:
-    """Optimise ``restarts`` starts (rows ``[:num_fixed]`` frozen).
-
-    The first start is ``seed`` when given, the others come from
-    ``makers`` in turn (:mod:`.starts`), each told the best max |cos| so
-    far; each start is optimised from its own exponent. Problems with
-    N^2 d <= :data:`.tuning.LBFGS_WORK` use
+                      search: _Search, device: torch.device) -> tuple:
+    """Optimise the start of each of ``makers`` in turn (rows
+    ``[:num_fixed]`` frozen; :mod:`.starts`), each maker told the best max
+    |cos| so far and each start optimised from its own exponent. Problems
+    with N^2 d <= :data:`.tuning.LBFGS_WORK` use
     :func:`minimize_coherence_lbfgs`, larger ones
     :func:`minimize_coherence`. Returns ``(max_abs_cos, vectors)`` of the
     best run (max over the free pairs); stops early at the target or the
     deadline.
     """
     best_mu, best = math.inf, None
-    made = 0
-    for index in range(restarts):
-        if index == 0 and seed is not None:
-            start = seed
-        else:
-            start = makers[made % len(makers)](best_mu, generator)
-            made += 1
+    for maker in makers:
+        start = maker(best_mu)
         x = start.x.to(device=device, dtype=torch.float32)
         num, dim = x.shape
         work = num * num * dim
@@ -474,10 +484,9 @@ def extend_ebvs(ebvs: Tensor,
     restarts = max(1, default_restarts(num_vectors, dim) //
                    tuning.EXTENSION_RESTART_DIVISOR)
     mu, best = _best_of_restarts(
-        [lambda incumbent, generator: Start(
+        [lambda incumbent: Start(
             _placed_rows(ebvs.to(device), extra, generator, search),
-            tuning.SEED_P_START)],
-        old_n, restarts, search, generator, device)
+            tuning.SEED_P_START)] * restarts, old_n, search, device)
     best = best.cpu()
     best[:old_n] = ebvs
     mu = max(mu, max_abs_cos(ebvs) if old_n > 1 else 0.0)

@@ -37,7 +37,7 @@ def test_table_is_in_range_and_above_the_lower_bounds():
 @pytest.mark.slow
 def test_sweep_of_the_first_cases(tmp_path):
     """Lines in R^3, N = 5, 6, 7 (optimal packings known): within 1%, and a
-    rerun reuses the saved cases."""
+    rerun reuses the saved cases of this generator version only."""
     report = tmp_path / 'sweep.md'
     cmd = [sys.executable, 'benchmarks/line_packings.py', '--limit', '3',
            '--jobs', '1', '--work-dir', str(tmp_path / 'work'), '--report',
@@ -54,3 +54,11 @@ def test_sweep_of_the_first_cases(tmp_path):
     rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
                            env=checkout_env())
     assert rerun.returncode == 0 and 'd=3 N=5:' not in rerun.stdout
+    # a case saved by another generator version is run again
+    saved = tmp_path / 'work' / 'd3_N6.json'
+    saved.write_text(json.dumps(dict(results[1], generator_version='old')))
+    rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
+                           env=checkout_env())
+    assert rerun.returncode == 0 and 'd=3 N=5:' not in rerun.stdout
+    assert 'd=3 N=6:' in rerun.stdout
+    assert json.loads(saved.read_text())['generator_version'] != 'old'

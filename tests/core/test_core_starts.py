@@ -7,7 +7,7 @@ import torch
 from mmebv.core import generate_ebvs
 from mmebv.core.bounds import max_abs_cos
 from mmebv.core.constructions import paley_etf
-from mmebv.core.starts import (naimark_complement, portfolio,
+from mmebv.core.starts import (naimark_complement, structured_starts,
                                tight_projection, without_one_row)
 
 
@@ -67,12 +67,16 @@ def test_drops_the_row_of_the_worst_pairs():
 
 
 @pytest.mark.parametrize('num, dim, kinds', [
-    (23, 16, 4),  # 2 <= N - d < d: the complement start too
-    (17, 16, 3),  # N - d = 1: a complement in R^1 is no start
-    (40, 10, 3),  # N >= 2d: the complement would not be smaller
+    (23, 16, 3),  # 2 <= N - d < d: the complement start too
+    (17, 16, 2),  # N - d = 1: a complement in R^1 is no start
+    (40, 10, 2),  # N >= 2d: the complement would not be smaller
 ])
-def test_portfolio_kinds(num, dim, kinds):
-    assert len(portfolio(num, dim, 0.2)) == kinds
+def test_structured_kinds(num, dim, kinds):
+    makers = structured_starts(num, dim, 0.2, torch.Generator())
+    assert len(makers) == kinds
+    for maker in makers:
+        start = maker(math.inf)
+        assert start.x.shape == (num, dim) and start.p_start > 4
 
 
 def test_starts_reach_a_packing_random_starts_miss():
