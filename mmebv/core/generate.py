@@ -14,8 +14,8 @@ it holds most rows, the others seeded random starts. The optimiser runs a
 pass budget proportional to 1 / (N^2 d) (so every default run costs about
 the same), and is left out only when that budget is too small for it to
 beat the constructions. Small problems get many restarts of the float64
-L-BFGS optimiser (:func:`.optimize.minimize_coherence_lbfgs`), cycling
-random starts, then starts of :func:`.starts.structured_starts`
+L-BFGS optimiser (:func:`.optimize.minimize_coherence_lbfgs`): random
+starts first, then the structured starts of :func:`.starts.structured_starts`
 (alternating projection, one row dropped from N + 1, Naimark complement).
 ``method='paper'`` runs the authors' Algorithm 1 (:mod:`.paper`).
 
