@@ -8,7 +8,6 @@ won. Small problems therefore run all their random starts, then cycle
 through the structured kinds of :func:`structured_starts`, every one built
 by a rule that holds for any (N, d):
 
-- ``random``: Gaussian rows, normalised.
 - ``projection``: alternating projection (Tropp, Dhillon, Heath and
   Strohmer, *Designing structured tight frames via an alternating
   projection method*, IEEE Trans. Inf. Theory 51, 2005): clip the Gram
@@ -73,8 +72,8 @@ def tight_projection(x: Tensor, mu_high: float, mu_low: float,
     """Alternating projection of the unit rows of ``x`` (N, d), float64.
 
     Each iteration clips the off-diagonal Gram entries to [-mu, mu] (unit
-    diagonal), then keeps the top d eigenvectors, scaled to a tight frame
-    (rows of squared norm d / N times N / d = 1 on average); mu goes
+    diagonal), then keeps the top d eigenvectors, scaled by sqrt(N / d)
+    into a tight frame whose rows have unit squared norm on average; mu goes
     geometrically from ``mu_high`` to ``mu_low``. Returns the (N, d) rows
     (not normalised).
     """
@@ -136,9 +135,8 @@ def drop_row_start(num: int, dim: int,
 def naimark_complement(x: Tensor) -> Tensor:
     """Unit rows of an orthonormal basis (N x (N - k)) of the orthogonal
     complement of the column space of ``x`` (N x k, rank k)."""
-    num, rank = x.shape
     basis, _ = torch.linalg.qr(x, mode='complete')
-    return torch.nn.functional.normalize(basis[:, rank:], dim=1)
+    return torch.nn.functional.normalize(basis[:, x.shape[1]:], dim=1)
 
 
 def complement_start(num: int, dim: int,
