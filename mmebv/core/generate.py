@@ -44,7 +44,8 @@ from .constructions import (kerdock_capacity, kerdock_order, kerdock_vectors,
 from .descent import descend
 from .optimize import (deepen_holes, minimize_coherence,
                        minimize_coherence_lbfgs)
-from .starts import Start, StartMaker, random_start, structured_starts
+from .starts import (Start, StartMaker, gaussian_rows, random_start,
+                     structured_starts)
 from .paper import PAPER_ALPHA, PAPER_TOLERANCE, paper_ebvs
 from . import tuning
 from .structured import check_kerdock_size
@@ -307,7 +308,7 @@ def _schedule(num_vectors: int, dim: int, reference: float, seed: int,
               generator: torch.Generator) -> list:
     """The starts of the optimiser, in order: the Paley seed (when one
     fits), random starts up to :func:`default_restarts`, then, for N^2 d
-    <= :data:`.tuning.PORTFOLIO_WORK`, rounds of the structured starts
+    <= :data:`.tuning.STRUCTURED_WORK`, rounds of the structured starts
     (one in :data:`.tuning.STRUCTURED_DIVISOR` of the restarts, drawn from
     a generator of their own so that the random starts stay those of
     ``seed``)."""
@@ -316,7 +317,7 @@ def _schedule(num_vectors: int, dim: int, reference: float, seed: int,
     makers = [] if paley is None else [lambda incumbent: paley]
     makers += [random_start(num_vectors, dim, generator)] * (
         restarts - len(makers))
-    if num_vectors * num_vectors * dim <= tuning.PORTFOLIO_WORK:
+    if num_vectors * num_vectors * dim <= tuning.STRUCTURED_WORK:
         makers += structured_starts(
             num_vectors, dim, reference,
             torch.Generator().manual_seed(seed)) * max(
@@ -369,8 +370,7 @@ def _paley_seed(num_vectors: int, dim: int,
             or (q + 1) // 2 < tuning.SEED_FRACTION * dim):
         return None
     etf, _ = paley_etf(q + 1, (q + 1) // 2)
-    seed = torch.nn.functional.normalize(
-        torch.randn(num_vectors, dim, generator=generator), dim=1)
+    seed = gaussian_rows(num_vectors, dim, generator)
     seed[:q + 1] = 0.0
     seed[:q + 1, :etf.shape[1]] = etf
     return Start(seed, tuning.SEED_P_START)

@@ -55,7 +55,7 @@ class Start:
 StartMaker = Callable[[float], Start]
 
 
-def _gaussian_rows(num: int, dim: int, generator: torch.Generator) -> Tensor:
+def gaussian_rows(num: int, dim: int, generator: torch.Generator) -> Tensor:
     """Normalised Gaussian rows (float32, drawn on CPU)."""
     return torch.nn.functional.normalize(
         torch.randn(num, dim, generator=generator), dim=1)
@@ -64,7 +64,7 @@ def _gaussian_rows(num: int, dim: int, generator: torch.Generator) -> Tensor:
 def random_start(num: int, dim: int,
                  generator: torch.Generator) -> StartMaker:
     """Gaussian unit rows."""
-    return lambda incumbent: Start(_gaussian_rows(num, dim, generator))
+    return lambda incumbent: Start(gaussian_rows(num, dim, generator))
 
 
 def tight_projection(x: Tensor, mu_high: float, mu_low: float,
@@ -97,7 +97,7 @@ def projection_start(num: int, dim: int, reference: float,
 
     def make(incumbent: float) -> Start:
         level = incumbent if math.isfinite(incumbent) else 1.1 * reference
-        x = tight_projection(_gaussian_rows(num, dim, generator).double(),
+        x = tight_projection(gaussian_rows(num, dim, generator).double(),
                              PROJECTION_HIGH * level, PROJECTION_LOW * level)
         return Start(x, PROJECTION_P_START)
 
@@ -126,7 +126,7 @@ def drop_row_start(num: int, dim: int,
 
     def make(incumbent: float) -> Start:
         larger, _ = minimize_coherence_lbfgs(
-            _gaussian_rows(num + 1, dim, generator))
+            gaussian_rows(num + 1, dim, generator))
         return Start(without_one_row(larger), DROP_P_START)
 
     return make
@@ -145,7 +145,7 @@ def complement_start(num: int, dim: int,
 
     def make(incumbent: float) -> Start:
         small, _ = minimize_coherence_lbfgs(
-            _gaussian_rows(num, num - dim, generator))
+            gaussian_rows(num, num - dim, generator))
         return Start(naimark_complement(small.double()), DROP_P_START)
 
     return make

@@ -19,11 +19,11 @@ MIN_USEFUL_STEPS = 100
 #: MAX_RESTARTS); up to N^2 d = LBFGS_WORK they run the float64 L-BFGS
 #: optimiser (it holds the N x N Gram matrix and its graph).
 RESTART_WORK, MAX_RESTARTS, LBFGS_WORK = 1e6, 32, 1e6
-#: Up to N^2 d = PORTFOLIO_WORK the random restarts are followed by
+#: Up to N^2 d = STRUCTURED_WORK the random restarts are followed by
 #: restarts // STRUCTURED_DIVISOR rounds of the structured starts of
 #: :func:`.starts.structured_starts` (alternating projection costs 2000
 #: N x N eigendecompositions); larger problems start from random rows only.
-PORTFOLIO_WORK, STRUCTURED_DIVISOR = 1e5, 6
+STRUCTURED_WORK, STRUCTURED_DIVISOR = 1e5, 6
 #: Below this N^2 d the optimiser runs on one thread (overhead dominates).
 SINGLE_THREAD_WORK = 1e7
 #: Extension: random candidates scored for each new row (about
