@@ -311,6 +311,32 @@ def minimize_coherence_lbfgs(x: Tensor, num_fixed: int = 0,
     return result()
 
 
+def minimize_orbit_coherence(seeds: Tensor, group: Tensor,
+                             exponents: Sequence[float] = LBFGS_P[:4]
+                             ) -> Tensor:
+    """Lower the max |cos| of the orbit of ``seeds`` (M, d) under ``group``
+    (s, d, d orthogonal matrices, the identity among them), keeping the
+    symmetry: L-BFGS (float64) on the seed rows of the smooth max over all
+    pairs of the s M orbit rows, for each p of ``exponents`` in turn.
+    Returns the orbit rows, ``group[j] @ seed`` in block j (s M, d)."""
+    free = seeds.double().contiguous().clone().requires_grad_(True)
+    group = group.double()
+    num = group.shape[0] * seeds.shape[0]
+    pairs = torch.triu_indices(num, num, 1, device=seeds.device)
+
+    def orbit() -> Tensor:
+        rows = torch.nn.functional.normalize(free, dim=1)
+        return torch.einsum('jab,mb->jma', group, rows).reshape(num, -1)
+
+    def smooth_max(p: float) -> Tensor:
+        y = orbit()
+        return _smooth_max((y[pairs[0]] * y[pairs[1]]).sum(1), p)
+
+    _lbfgs_continuation(free, smooth_max, exponents, LBFGS_ITERATIONS)
+    with torch.no_grad():
+        return orbit()
+
+
 def deepen_holes(rows: Tensor, candidates: Tensor,
                  iterations: int = HOLE_ITERATIONS) -> tuple:
     """Move each candidate unit vector to a local minimum of its max |cos|
