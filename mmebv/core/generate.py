@@ -44,8 +44,8 @@ from .constructions import (kerdock_capacity, kerdock_order, kerdock_vectors,
 from .descent import descend
 from .optimize import (deepen_holes, minimize_coherence,
                        minimize_coherence_lbfgs)
-from .starts import (Start, StartMaker, gaussian_rows, random_start,
-                     structured_starts)
+from .starts import (Start, StartMaker, gaussian_rows, orbit_starts,
+                     random_start, structured_starts)
 from .paper import PAPER_ALPHA, PAPER_TOLERANCE, paper_ebvs
 from . import tuning
 from .structured import check_kerdock_size
@@ -329,17 +329,19 @@ def _schedule(num_vectors: int, dim: int, reference: float, seed: int,
     <= :data:`.tuning.STRUCTURED_WORK`, rounds of the structured starts
     (one in :data:`.tuning.STRUCTURED_DIVISOR` of the restarts, drawn from
     a generator of their own so that the random starts stay those of
-    ``seed``)."""
+    ``seed``) and as many rounds of orbit starts after them (so the starts
+    before stay those of the generator before orbit starts)."""
     restarts = default_restarts(num_vectors, dim)
     paley = _paley_seed(num_vectors, dim, generator)
     makers = [] if paley is None else [lambda incumbent: paley]
     makers += [random_start(num_vectors, dim, generator)] * (
         restarts - len(makers))
     if num_vectors * num_vectors * dim <= tuning.STRUCTURED_WORK:
-        makers += structured_starts(
-            num_vectors, dim, reference,
-            torch.Generator().manual_seed(seed)) * max(
-                1, restarts // tuning.STRUCTURED_DIVISOR)
+        structured = torch.Generator().manual_seed(seed)
+        rounds = max(1, restarts // tuning.STRUCTURED_DIVISOR)
+        makers += structured_starts(num_vectors, dim, reference,
+                                    structured) * rounds
+        makers += orbit_starts(num_vectors, dim, structured) * rounds
     return makers
 
 

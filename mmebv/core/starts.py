@@ -50,9 +50,8 @@ PROJECTION_ITERATIONS = 2000
 PROJECTION_HIGH, PROJECTION_LOW = 1.1, 0.95
 #: Exponents from which structured starts are polished.
 PROJECTION_P_START, DROP_P_START = 16.0, 64.0
-#: Orbit starts: orbit sizes s (each round of structured starts makes
-#: ORBIT_REPEATS starts of each size), polished from ORBIT_P_START.
-ORBIT_SIZES, ORBIT_REPEATS, ORBIT_P_START = (3, 5), 1, 64.0
+#: Orbit starts: orbit sizes s, and the exponent they are polished from.
+ORBIT_SIZES, ORBIT_P_START = (3, 5), 64.0
 
 
 @dataclass
@@ -201,15 +200,18 @@ def orbit_start(num: int, dim: int, size: int,
 
 def structured_starts(num: int, dim: int, reference: float,
                       generator: torch.Generator) -> List[StartMaker]:
-    """The kinds of start other than random for (N, d), in the order they
-    are cycled: projection, drop_row, complement when 2 <= N - d < d, then
-    :data:`ORBIT_REPEATS` orbit starts of each of :data:`ORBIT_SIZES`.
-    ``reference``: a guess of the optimum (the lower bound), for the first
-    projection before any run."""
+    """The kinds of start other than random and orbit for (N, d), in the
+    order they are cycled: projection, drop_row, and complement when
+    2 <= N - d < d. ``reference``: a guess of the optimum (the lower
+    bound), for the first projection before any run."""
     makers = [projection_start(num, dim, reference, generator),
               drop_row_start(num, dim, generator)]
     if 2 <= num - dim < dim:
         makers.append(complement_start(num, dim, generator))
-    makers += [orbit_start(num, dim, size, generator)
-               for size in ORBIT_SIZES] * ORBIT_REPEATS
     return makers
+
+
+def orbit_starts(num: int, dim: int,
+                 generator: torch.Generator) -> List[StartMaker]:
+    """One orbit start of each size of :data:`ORBIT_SIZES`."""
+    return [orbit_start(num, dim, size, generator) for size in ORBIT_SIZES]

@@ -8,10 +8,10 @@ from mmebv.core import generate_ebvs
 from mmebv.core.bounds import max_abs_cos
 from mmebv.core.constructions import paley_etf
 from mmebv.core.optimize import minimize_orbit_coherence
-from mmebv.core.starts import (ORBIT_REPEATS, ORBIT_SIZES, cyclic_rotation,
+from mmebv.core.starts import (ORBIT_SIZES, cyclic_rotation,
                                naimark_complement, orbit_start,
-                               structured_starts, tight_projection,
-                               without_one_row)
+                               orbit_starts, structured_starts,
+                               tight_projection, without_one_row)
 
 
 def gaussian(num, dim, seed=0):
@@ -93,6 +93,10 @@ def test_orbit_optimisation_keeps_the_symmetry():
     assert max_abs_cos(x.reshape(12, 6)) < max_abs_cos(start.reshape(12, 6))
 
 
+def test_one_orbit_start_of_each_size():
+    assert len(orbit_starts(12, 5, torch.Generator())) == len(ORBIT_SIZES)
+
+
 def test_orbit_start_drops_the_extra_rows():
     # 3 orbits of 5 rows, less one
     start = orbit_start(14, 9, 5, torch.Generator().manual_seed(0))(math.inf)
@@ -108,7 +112,7 @@ def test_orbit_start_drops_the_extra_rows():
 ])
 def test_structured_kinds(num, dim, kinds):
     makers = structured_starts(num, dim, 0.2, torch.Generator())
-    assert len(makers) == kinds + len(ORBIT_SIZES) * ORBIT_REPEATS
+    assert len(makers) == kinds
     for maker in makers:
         start = maker(math.inf)
         assert start.x.shape == (num, dim) and start.p_start > 4
