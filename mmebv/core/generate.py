@@ -8,7 +8,9 @@ max |cos| over all pairs and returns the best: the zero-padded Kerdock set
 prime power q = 1 mod 4 and N <= q + 1), the zero-padded projective-plane
 set (when d >= 13, see :mod:`.constructions`), for small problems each
 construction that needs all of R^(d+1) squeezed into R^d (:mod:`.descent`:
-40 lines in R^12 from the 52 in R^13) and the coherence optimiser of
+40 lines in R^12 from the 52 in R^13) and the largest construction holding
+fewer than N rows extended into its holes (53 lines in R^14 from the 52 in
+R^13), and the coherence optimiser of
 :mod:`.optimize`, whose first start is the largest Paley ETF that fits when
 it holds most rows, the others seeded random starts. The optimiser runs a
 pass budget proportional to 1 / (N^2 d) (so every default run costs about
@@ -16,7 +18,8 @@ the same), and is left out only when that budget is too small for it to
 beat the constructions. Small problems get many restarts of the float64
 L-BFGS optimiser (:func:`.optimize.minimize_coherence_lbfgs`): random
 starts first, then the structured starts of :func:`.starts.structured_starts`
-(alternating projection, one row dropped from N + 1, Naimark complement).
+(alternating projection, one row dropped from N + 1, Naimark complement),
+then orbits of cyclic rotations (:func:`.starts.orbit_starts`).
 ``method='paper'`` runs the authors' Algorithm 1 (:mod:`.paper`).
 
 Determinism: the random starts are drawn on CPU from ``seed``, so the same

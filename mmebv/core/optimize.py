@@ -14,8 +14,10 @@ instead: L-BFGS in float64 on the same smoothed max, p-continuation from a
 small ``p``. From random starts it lands in better local minima than the
 first-order steps (measured on N <= 26, d <= 13: e.g. 1.010 against 1.035
 times the best known for N = 11, d = 5) and converges tightly. The same
-smoothed max moves new rows into holes of a set (:func:`deepen_holes`) and
-squeezes a set out of one direction (:func:`squeeze_out`).
+smoothed max moves new rows into holes of a set (:func:`deepen_holes`),
+squeezes a set out of one direction (:func:`squeeze_out`) and optimises
+the orbit of some rows under a group with its symmetry kept
+(:func:`minimize_orbit_coherence`).
 """
 import math
 import time
