@@ -22,7 +22,8 @@ RESTART_WORK, MAX_RESTARTS, LBFGS_WORK = 1e6, 32, 1e6
 #: Up to N^2 d = STRUCTURED_WORK the random restarts are followed by
 #: restarts // STRUCTURED_DIVISOR rounds of the structured starts of
 #: :func:`.starts.structured_starts` (alternating projection costs 2000
-#: N x N eigendecompositions); larger problems start from random rows only.
+#: N x N eigendecompositions), then as many rounds of
+#: :func:`.starts.orbit_starts`; larger problems start from random rows only.
 STRUCTURED_WORK, STRUCTURED_DIVISOR = 1e5, 6
 #: Below this N^2 d the optimiser runs on one thread (overhead dominates).
 SINGLE_THREAD_WORK = 1e7
