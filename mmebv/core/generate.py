@@ -307,13 +307,16 @@ def generate_ebvs(num_vectors: int,
     search = _Search.create(num_vectors, dim, alpha, max_steps, time_limit,
                             progress)
     # (max |cos| over all pairs, vectors)
-    candidates = _constructions(num_vectors, dim)
+    constructions = _constructions(num_vectors, dim)
+    candidates = list(constructions)
     if num_vectors * num_vectors * dim <= tuning.LBFGS_WORK:
         # its own generator: the optimiser's starts stay those of `seed`
         directions = torch.Generator().manual_seed(seed)
         candidates += [descend(up, num_vectors, directions)
                        for up in _one_dimension_up(num_vectors, dim)]
-        candidates += _extended_construction(num_vectors, dim, seed)
+        # a construction of all N rows beats its first N - 1 rows extended
+        if not constructions:
+            candidates += _extended_construction(num_vectors, dim, seed)
     if not candidates or (
             not any(search.reached(mu) for mu, _ in candidates)
             and optimiser_competes(num_vectors, dim, max_steps)):

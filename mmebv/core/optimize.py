@@ -241,6 +241,11 @@ def _free_pairs(num: int, num_fixed: int, device: torch.device) -> Tensor:
     return torch.stack([rows[keep], cols[keep]])
 
 
+def _pair_cos(y: Tensor, pairs: Tensor) -> Tensor:
+    """Cosines of the unit rows of ``y`` over index ``pairs`` (2, P)."""
+    return (y[pairs[0]] * y[pairs[1]]).sum(1)
+
+
 def _smooth_max(cos: Tensor, p: float, dim: int = 0) -> Tensor:
     """``log(sum |cos|^p) / p`` along ``dim``: a smooth max of |cos| (the
     tiny offset keeps log finite for exactly orthogonal pairs)."""
@@ -299,13 +304,13 @@ def minimize_coherence_lbfgs(x: Tensor, num_fixed: int = 0,
 
     def pair_cos() -> Tensor:
         y = torch.cat([fixed, torch.nn.functional.normalize(free, dim=1)])
-        return (y[pairs[0]] * y[pairs[1]]).sum(1)
+        return _pair_cos(y, pairs)
 
     def result() -> tuple:
         with torch.no_grad():
             y = torch.cat([x[:num_fixed], torch.nn.functional.normalize(
                 free, dim=1).to(x.dtype)])
-            return y, float((y[pairs[0]] * y[pairs[1]]).sum(1).abs().max())
+            return y, float(_pair_cos(y, pairs).abs().max())
 
     _lbfgs_continuation(free, lambda p: _smooth_max(pair_cos(), p),
                         exponents, iterations,
@@ -324,15 +329,14 @@ def minimize_orbit_coherence(seeds: Tensor, group: Tensor,
     free = seeds.double().contiguous().clone().requires_grad_(True)
     group = group.double()
     num = group.shape[0] * seeds.shape[0]
-    pairs = torch.triu_indices(num, num, 1, device=seeds.device)
+    pairs = _free_pairs(num, 0, seeds.device)
 
     def orbit() -> Tensor:
         rows = torch.nn.functional.normalize(free, dim=1)
         return torch.einsum('jab,mb->jma', group, rows).reshape(num, -1)
 
     def smooth_max(p: float) -> Tensor:
-        y = orbit()
-        return _smooth_max((y[pairs[0]] * y[pairs[1]]).sum(1), p)
+        return _smooth_max(_pair_cos(orbit(), pairs), p)
 
     _lbfgs_continuation(free, smooth_max, exponents, LBFGS_ITERATIONS)
     with torch.no_grad():
