@@ -28,7 +28,7 @@ STRUCTURED_WORK, STRUCTURED_DIVISOR = 1e5, 6
 #: Up to N^2 d = POLISH_WORK the best candidate is polished to its basin's
 #: minimax (:func:`.optimize.polish_coherence`, about 7 restarts' worth of
 #: L-BFGS iterations; 13 lines in R^11: 1.0011 -> 1.0000 times the best
-#: known, 0.3 s).
+#: known, under 1 s).
 POLISH_WORK = 1e5
 #: Below this N^2 d the optimiser runs on one thread (overhead dominates).
 SINGLE_THREAD_WORK = 1e7
