@@ -19,7 +19,8 @@ beat the constructions. Small problems get many restarts of the float64
 L-BFGS optimiser (:func:`.optimize.minimize_coherence_lbfgs`): random
 starts first, then the structured starts of :func:`.starts.structured_starts`
 (alternating projection, one row dropped from N + 1, Naimark complement),
-then orbits of cyclic rotations (:func:`.starts.orbit_starts`); the best
+then orbits of cyclic rotations (:func:`.starts.orbit_starts`), then
+random starts optimised slowly (:func:`.starts.slow_start`); the best
 candidate is then polished to its basin's minimax
 (:func:`.optimize.polish_coherence`).
 ``method='paper'`` runs the authors' Algorithm 1 (:mod:`.paper`).
@@ -48,9 +49,10 @@ from .constructions import (kerdock_capacity, kerdock_order, kerdock_vectors,
                             projective_plane_order, regular_simplex)
 from .descent import descend
 from .optimize import (deepen_holes, minimize_coherence,
-                       minimize_coherence_lbfgs, polish_coherence)
+                       minimize_coherence_lbfgs, minimize_coherence_slowly,
+                       polish_coherence)
 from .starts import (Start, StartMaker, gaussian_rows, orbit_starts,
-                     random_start, structured_starts)
+                     random_start, slow_start, structured_starts)
 from .paper import PAPER_ALPHA, PAPER_TOLERANCE, paper_ebvs
 from . import tuning
 from .structured import check_kerdock_size
@@ -58,7 +60,7 @@ from .validation import COINCIDENT_COS, POOR_COS, check_ebvs
 
 #: Changes whenever the bytes ``generate_ebvs`` returns for some arguments
 #: change (on-disk caches of generated sets key on it).
-GENERATOR_VERSION = '2026-12-04.5'
+GENERATOR_VERSION = '2026-12-04.6'
 METHODS = ('auto', 'paper', 'kerdock')
 #: Slack when comparing a max |cos| with a target (float32 rounding).
 TARGET_SLACK = 1e-6
@@ -201,7 +203,8 @@ def _constructions(num_vectors: int, dim: int) -> list:
 
 def _one_dimension_up(num_vectors: int, dim: int) -> list:
     """Every construction that needs all of R^(d+1) and holds N rows, in
-    full (all its rows), when small enough to descend from: the seeds of
+    full (all its rows), when small enough to descend from and N is at
+    least :data:`.tuning.DESCENT_FRACTION` of its rows: the seeds of
     :func:`.descent.descend`."""
     up = dim + 1
     found = []
@@ -216,7 +219,8 @@ def _one_dimension_up(num_vectors: int, dim: int) -> list:
         found.append((up * (q + 1),
                       lambda n: projective_plane_lines(n, up)[0]))
     return [build(size) for size, build in found
-            if size * size * up <= tuning.LBFGS_WORK]
+            if size * size * up <= tuning.LBFGS_WORK
+            and num_vectors >= tuning.DESCENT_FRACTION * size]
 
 
 def _extended_construction(num_vectors: int, dim: int, seed: int) -> list:
@@ -344,7 +348,9 @@ def _schedule(num_vectors: int, dim: int, reference: float, seed: int,
     (one in :data:`.tuning.STRUCTURED_DIVISOR` of the restarts, drawn from
     a generator of their own so that the random starts stay those of
     ``seed``) and as many rounds of orbit starts after them (so the starts
-    before stay those of the generator before orbit starts)."""
+    before stay those of the generator before orbit starts), then
+    :data:`.tuning.SLOW_RESTARTS` slow starts (from the same generator,
+    after the orbit starts)."""
     restarts = default_restarts(num_vectors, dim)
     paley = _paley_seed(num_vectors, dim, generator)
     makers = [] if paley is None else [lambda incumbent: paley]
@@ -356,6 +362,8 @@ def _schedule(num_vectors: int, dim: int, reference: float, seed: int,
         makers += structured_starts(num_vectors, dim, reference,
                                     structured) * rounds
         makers += orbit_starts(num_vectors, dim, structured) * rounds
+        makers += [slow_start(num_vectors, dim, structured)
+                   ] * tuning.SLOW_RESTARTS
     return makers
 
 
@@ -428,7 +436,10 @@ def _best_of_restarts(makers: Sequence[StartMaker], num_fixed: int,
         num, dim = x.shape
         work = num * num * dim
         with _threads_for(work):
-            if work <= tuning.LBFGS_WORK:
+            if start.slow:
+                found, mu = minimize_coherence_slowly(x, num_fixed,
+                                                      search.target)
+            elif work <= tuning.LBFGS_WORK:
                 found, mu = minimize_coherence_lbfgs(
                     x, num_fixed, target=search.target,
                     max_steps=search.steps, p_start=start.p_start)

@@ -57,6 +57,10 @@ LBFGS_ITERATIONS = 60
 #: the basin's minimax: under 1 + 1e-5 for P < 30,000.
 POLISH_P = (4096.0, 16384.0, 65536.0, 262144.0, 1048576.0)
 POLISH_ITERATIONS = 500
+#: The slow continuation of :func:`minimize_coherence_slowly`: exponents
+#: doubling from 2, up to SLOW_ITERATIONS L-BFGS iterations each.
+SLOW_P = tuple(2.0**k for k in range(1, 13))
+SLOW_ITERATIONS = 150
 #: Steps of :func:`deepen_holes` at each exponent of :data:`LBFGS_P`.
 HOLE_ITERATIONS = 100
 #: :func:`squeeze_out`: stages of the homotopy, its exponents (p and 4p at
@@ -304,6 +308,17 @@ def minimize_coherence_lbfgs(x: Tensor, num_fixed: int = 0,
     iterations = max(1, min(LBFGS_ITERATIONS,
                             -(-max_steps // len(exponents))))
     return _lbfgs_rows(x, num_fixed, exponents, iterations, target)
+
+
+def minimize_coherence_slowly(x: Tensor, num_fixed: int = 0,
+                              target: float = 0.0) -> tuple:
+    """:func:`minimize_coherence_lbfgs` with a slower continuation: the
+    exponents of :data:`SLOW_P` (twice as many, from a lower one), up to
+    :data:`SLOW_ITERATIONS` iterations each. Random starts reach other, often
+    lower, minima this way (38 lines in R^16: 1.0014 times the best known
+    from 16 such starts, 1.0081 from 96 default ones, each polished); each
+    costs about four default runs."""
+    return _lbfgs_rows(x, num_fixed, SLOW_P, SLOW_ITERATIONS, target)
 
 
 def polish_coherence(x: Tensor) -> tuple:

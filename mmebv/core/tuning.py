@@ -25,6 +25,15 @@ RESTART_WORK, MAX_RESTARTS, LBFGS_WORK = 1e6, 32, 1e6
 #: N x N eigendecompositions), then as many rounds of
 #: :func:`.starts.orbit_starts`; larger problems start from random rows only.
 STRUCTURED_WORK, STRUCTURED_DIVISOR = 1e5, 6
+#: A construction of R^(d+1) is descended into R^d (:mod:`.descent`) only
+#: when N is at least DESCENT_FRACTION of its rows (40 lines in R^12 from
+#: the 52 in R^13 are 0.77 of them); fewer rows chosen from it are about
+#: random, and cost half a minute (19 lines in R^15 from 144 in R^16: 0.140,
+#: 0.132 from the optimiser).
+DESCENT_FRACTION = 0.5
+#: The structured starts end with SLOW_RESTARTS random starts optimised
+#: slowly (:func:`.starts.slow_start`, about 1 s each for 38 lines in R^16).
+SLOW_RESTARTS = 8
 #: Up to N^2 d = POLISH_WORK the best candidate is polished to its basin's
 #: minimax (:func:`.optimize.polish_coherence`, about 7 restarts' worth of
 #: L-BFGS iterations; 13 lines in R^11: 1.0011 -> 1.0000 times the best
