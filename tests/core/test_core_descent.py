@@ -5,6 +5,7 @@ import torch
 from mmebv.core import coherence_report, generate_ebvs
 from mmebv.core.bounds import max_abs_cos
 from mmebv.core.descent import descend, rows_along_one_direction
+from mmebv.core.generate import _one_dimension_up
 from mmebv.core.optimize import squeeze_out
 
 
@@ -51,3 +52,13 @@ def test_auto_descends_from_the_projective_plane():
     # squeezed into R^12 gets there
     mu = coherence_report(generate_ebvs(40, 12, progress=False)).max_abs_cos
     assert mu <= 1.01 * 0.2542
+
+
+def test_descends_only_from_constructions_it_keeps_half_of():
+    # 40 of the 52 projective-plane lines in R^13 are descended from; 19 of
+    # them are not (nor 19 of the 144 Kerdock lines in R^16), 19 of the 26
+    # Paley lines in R^13 are
+    assert [len(x) for x in _one_dimension_up(40, 12)] == [52]
+    assert [len(x) for x in _one_dimension_up(19, 12)] == [26]
+    assert _one_dimension_up(19, 15) == []
+    assert [len(x) for x in _one_dimension_up(72, 15)] == [144]
