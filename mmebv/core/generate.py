@@ -7,10 +7,10 @@ max |cos| over all pairs and returns the best: the zero-padded Kerdock set
 (when d >= 4), the Paley equiangular tight frame (when d = (q + 1) / 2 for a
 prime power q = 1 mod 4 and N <= q + 1), the zero-padded projective-plane
 set (when d >= 13, see :mod:`.constructions`), for small problems each
-construction that needs all of R^(d+1) squeezed into R^d (:mod:`.descent`:
-40 lines in R^12 from the 52 in R^13) and the largest construction holding
-fewer than N rows extended into its holes (53 lines in R^14 from the 52 in
-R^13), and the coherence optimiser of
+construction that needs all of R^(d+1) and holds at most 2N rows
+squeezed into R^d (:mod:`.descent`: 40 lines in R^12 from the 52 in R^13)
+and the largest construction holding fewer than N rows extended into its
+holes (53 lines in R^14 from the 52 in R^13), and the coherence optimiser of
 :mod:`.optimize`, whose first start is the largest Paley ETF that fits when
 it holds most rows, the others seeded random starts. The optimiser runs a
 pass budget proportional to 1 / (N^2 d) (so every default run costs about
