@@ -19,10 +19,10 @@ beat the constructions. Small problems get many restarts of the float64
 L-BFGS optimiser (:func:`.optimize.minimize_coherence_lbfgs`): random
 starts first, then the structured starts of :func:`.starts.structured_starts`
 (alternating projection, one row dropped from N + 1, Naimark complement),
-then orbits of cyclic rotations (:func:`.starts.orbit_starts`), then
-random starts optimised slowly (:func:`.starts.slow_start`); the best
-candidate is then polished to its basin's minimax
-(:func:`.optimize.polish_coherence`).
+then orbits of cyclic rotations (:func:`.starts.orbit_starts`); random
+starts optimised slowly (:func:`.starts.slow_start`) make a candidate of
+their own. The two best candidates are then polished to their basins'
+minimax (:func:`.optimize.polish_coherence`).
 ``method='paper'`` runs the authors' Algorithm 1 (:mod:`.paper`).
 
 Determinism: the random starts are drawn on CPU from ``seed``, so the same
@@ -60,7 +60,7 @@ from .validation import COINCIDENT_COS, POOR_COS, check_ebvs
 
 #: Changes whenever the bytes ``generate_ebvs`` returns for some arguments
 #: change (on-disk caches of generated sets key on it).
-GENERATOR_VERSION = '2026-12-04.6'
+GENERATOR_VERSION = '2026-12-04.7'
 METHODS = ('auto', 'paper', 'kerdock')
 #: Slack when comparing a max |cos| with a target (float32 rounding).
 TARGET_SLACK = 1e-6
@@ -329,13 +329,24 @@ def generate_ebvs(num_vectors: int,
         candidates.append(_best_of_restarts(
             _schedule(num_vectors, dim, search.target, seed, generator), 0,
             search, device))
-    mu, best = min(candidates, key=lambda candidate: candidate[0])
+        if (num_vectors * num_vectors * dim <= tuning.STRUCTURED_WORK
+                and not search.reached(candidates[-1][0])
+                and not search.out_of_time()):
+            # a generator of their own: the starts before stay those of seed
+            slow = torch.Generator().manual_seed(seed)
+            candidates.append(_best_of_restarts(
+                [slow_start(num_vectors, dim, slow)] * tuning.SLOW_RESTARTS,
+                0, search, device))
+    candidates.sort(key=lambda candidate: candidate[0])
+    mu, best = candidates[0]
     if (num_vectors * num_vectors * dim <= tuning.POLISH_WORK
             and not search.reached(mu) and not search.out_of_time()):
-        # the smooth max of the restarts stops short of the minimax
-        polished, polished_mu = polish_coherence(best)
-        if polished_mu < mu:
-            mu, best = polished_mu, polished
+        # the smooth max of the restarts stops short of the minimax, and the
+        # runner-up's basin can hold a lower one
+        for _, candidate in candidates[:tuning.POLISHED_CANDIDATES]:
+            polished, polished_mu = polish_coherence(candidate)
+            if polished_mu < mu:
+                mu, best = polished_mu, polished
     _warn_if_missed(mu, alpha)
     return _check_result(best.cpu().contiguous(), mu)
 
@@ -348,9 +359,7 @@ def _schedule(num_vectors: int, dim: int, reference: float, seed: int,
     (one in :data:`.tuning.STRUCTURED_DIVISOR` of the restarts, drawn from
     a generator of their own so that the random starts stay those of
     ``seed``) and as many rounds of orbit starts after them (so the starts
-    before stay those of the generator before orbit starts), then
-    :data:`.tuning.SLOW_RESTARTS` slow starts (from the same generator,
-    after the orbit starts)."""
+    before stay those of the generator before orbit starts)."""
     restarts = default_restarts(num_vectors, dim)
     paley = _paley_seed(num_vectors, dim, generator)
     makers = [] if paley is None else [lambda incumbent: paley]
@@ -362,8 +371,6 @@ def _schedule(num_vectors: int, dim: int, reference: float, seed: int,
         makers += structured_starts(num_vectors, dim, reference,
                                     structured) * rounds
         makers += orbit_starts(num_vectors, dim, structured) * rounds
-        makers += [slow_start(num_vectors, dim, structured)
-                   ] * tuning.SLOW_RESTARTS
     return makers
 
 

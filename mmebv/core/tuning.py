@@ -31,14 +31,20 @@ STRUCTURED_WORK, STRUCTURED_DIVISOR = 1e5, 6
 #: random, and cost half a minute (19 lines in R^15 from 144 in R^16: 0.140,
 #: 0.132 from the optimiser).
 DESCENT_FRACTION = 0.5
-#: The structured starts end with SLOW_RESTARTS random starts optimised
-#: slowly (:func:`.starts.slow_start`, about 1 s each for 38 lines in R^16).
+#: Up to N^2 d = STRUCTURED_WORK, SLOW_RESTARTS random starts optimised
+#: slowly (:func:`.starts.slow_start`, about 1.5 s each for 38 lines in
+#: R^16) make a candidate of their own.
 SLOW_RESTARTS = 8
-#: Up to N^2 d = POLISH_WORK the best candidate is polished to its basin's
-#: minimax (:func:`.optimize.polish_coherence`, about 7 restarts' worth of
+#: Up to N^2 d = POLISH_WORK the best candidates are polished to their
+#: basins' minimax (:func:`.optimize.polish_coherence`, about 7 restarts' worth of
 #: L-BFGS iterations; 13 lines in R^11: 1.0011 -> 1.0000 times the best
 #: known, under 1 s).
 POLISH_WORK = 1e5
+#: The POLISHED_CANDIDATES best candidates are polished: the slow starts'
+#: best can polish to a higher minimax than the other starts' best (23 lines
+#: in R^6: 1.0015 times the best known against 1.0013), so polishing both
+#: keeps every result at least as good as from the other candidates alone.
+POLISHED_CANDIDATES = 2
 #: Below this N^2 d the optimiser runs on one thread (overhead dominates).
 SINGLE_THREAD_WORK = 1e7
 #: Extension: random candidates scored for each new row (about
