@@ -42,8 +42,9 @@ SLOW_RESTARTS = 8
 POLISH_WORK = 1e5
 #: The POLISHED_CANDIDATES best candidates are polished: the slow starts'
 #: best can polish to a higher minimax than the other starts' best (23 lines
-#: in R^6: 1.0015 times the best known against 1.0013), so polishing both
-#: keeps every result at least as good as from the other candidates alone.
+#: in R^6, the best alone polished: 1.0015 times the best known, 1.0013
+#: without slow starts), so polishing both keeps every result at least as
+#: good as from the other candidates alone.
 POLISHED_CANDIDATES = 2
 #: Below this N^2 d the optimiser runs on one thread (overhead dominates).
 SINGLE_THREAD_WORK = 1e7
