@@ -317,7 +317,7 @@ def minimize_coherence_slowly(x: Tensor, num_fixed: int = 0,
     :data:`SLOW_ITERATIONS` iterations each. Random starts reach other, often
     lower, minima this way (38 lines in R^16: 1.0014 times the best known
     from 16 such starts, 1.0081 from 96 default ones, each polished); each
-    costs about four default runs."""
+    costs about five default runs."""
     return _lbfgs_rows(x, num_fixed, SLOW_P, SLOW_ITERATIONS, target)
 
 

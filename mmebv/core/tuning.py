@@ -32,13 +32,13 @@ STRUCTURED_WORK, STRUCTURED_DIVISOR = 1e5, 6
 #: 0.132 from the optimiser).
 DESCENT_FRACTION = 0.5
 #: Up to N^2 d = STRUCTURED_WORK, SLOW_RESTARTS random starts optimised
-#: slowly (:func:`.starts.slow_start`, about 1.5 s each for 38 lines in
-#: R^16) make a candidate of their own.
+#: slowly (:func:`.starts.slow_start`, 1.6 s each on a Xeon core, median
+#: over 83 small cases) make a candidate of their own.
 SLOW_RESTARTS = 8
 #: Up to N^2 d = POLISH_WORK the best candidates are polished to their
-#: basins' minimax (:func:`.optimize.polish_coherence`, about 7 restarts' worth of
-#: L-BFGS iterations; 13 lines in R^11: 1.0011 -> 1.0000 times the best
-#: known, under 1 s).
+#: basins' minimax (:func:`.optimize.polish_coherence`, about 7 restarts'
+#: worth of L-BFGS iterations each; 13 lines in R^11: 1.0011 -> 1.0000
+#: times the best known, under 1 s).
 POLISH_WORK = 1e5
 #: The POLISHED_CANDIDATES best candidates are polished: the slow starts'
 #: best can polish to a higher minimax than the other starts' best (23 lines
