@@ -315,7 +315,8 @@ def generate_ebvs(num_vectors: int,
     # (max |cos| over all pairs, vectors)
     constructions = _constructions(num_vectors, dim)
     candidates = list(constructions)
-    if num_vectors * num_vectors * dim <= tuning.LBFGS_WORK:
+    work = num_vectors * num_vectors * dim
+    if work <= tuning.LBFGS_WORK:
         # its own generator: the optimiser's starts stay those of `seed`
         directions = torch.Generator().manual_seed(seed)
         candidates += [descend(up, num_vectors, directions)
@@ -329,7 +330,7 @@ def generate_ebvs(num_vectors: int,
         candidates.append(_best_of_restarts(
             _schedule(num_vectors, dim, search.target, seed, generator), 0,
             search, device))
-        if (num_vectors * num_vectors * dim <= tuning.STRUCTURED_WORK
+        if (work <= tuning.STRUCTURED_WORK
                 and not search.reached(candidates[-1][0])
                 and not search.out_of_time()):
             # a generator of their own: the starts before stay those of seed
@@ -339,8 +340,8 @@ def generate_ebvs(num_vectors: int,
                 0, search, device))
     candidates.sort(key=lambda candidate: candidate[0])
     mu, best = candidates[0]
-    if (num_vectors * num_vectors * dim <= tuning.POLISH_WORK
-            and not search.reached(mu) and not search.out_of_time()):
+    if (work <= tuning.POLISH_WORK and not search.reached(mu)
+            and not search.out_of_time()):
         # the smooth max of the restarts stops short of the minimax, and the
         # runner-up's basin can hold a lower one
         for _, candidate in candidates[:tuning.POLISHED_CANDIDATES]:
