@@ -22,7 +22,8 @@ starts first, then the structured starts of :func:`.starts.structured_starts`
 then orbits of cyclic rotations (:func:`.starts.orbit_starts`); random
 starts optimised slowly (:func:`.starts.slow_start`) make a candidate of
 their own. The two best candidates are then polished to their basins'
-minimax (:func:`.optimize.polish_coherence`).
+minimax (:func:`.optimize.polish_coherence`), and the best moved on by
+relocating the rows of its max pairs into holes (:mod:`.relocation`).
 ``method='paper'`` runs the authors' Algorithm 1 (:mod:`.paper`).
 
 Determinism: the random starts are drawn on CPU from ``seed``, so the same
@@ -54,13 +55,14 @@ from .optimize import (deepen_holes, minimize_coherence,
 from .starts import (Start, StartMaker, gaussian_rows, orbit_starts,
                      random_start, slow_start, structured_starts)
 from .paper import PAPER_ALPHA, PAPER_TOLERANCE, paper_ebvs
+from .relocation import relocation_search
 from . import tuning
 from .structured import check_kerdock_size
 from .validation import COINCIDENT_COS, POOR_COS, check_ebvs
 
 #: Changes whenever the bytes ``generate_ebvs`` returns for some arguments
 #: change (on-disk caches of generated sets key on it).
-GENERATOR_VERSION = '2026-12-04.7'
+GENERATOR_VERSION = '2026-12-04.8'
 METHODS = ('auto', 'paper', 'kerdock')
 #: Slack when comparing a max |cos| with a target (float32 rounding).
 TARGET_SLACK = 1e-6
@@ -348,6 +350,12 @@ def generate_ebvs(num_vectors: int,
             polished, polished_mu = polish_coherence(candidate)
             if polished_mu < mu:
                 mu, best = polished_mu, polished
+        if not search.reached(mu) and not search.out_of_time():
+            # a generator of its own: the starts before stay those of seed
+            best, mu = relocation_search(
+                best, mu, tuning.RELOCATION_MOVES,
+                torch.Generator().manual_seed(seed),
+                search.target + TARGET_SLACK)
     _warn_if_missed(mu, alpha)
     return _check_result(best.cpu().contiguous(), mu)
 
