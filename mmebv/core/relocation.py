@@ -5,10 +5,10 @@ into. A relocation move leaves it differently from a random perturbation:
 it drops the few rows that sit in the most near-max pairs, places each
 again in the deepest hole of the rows kept (:func:`.optimize.deepen_holes`)
 and re-optimises all rows from a high exponent, so the rest of the layout
-is kept. Over 9 small cases stuck 0.15-0.2% above the best known packing
-(Cohn's table), moves of 1-3 rows reached it or came within 0.05% in 5
-(18 lines in R^6, 21 in R^16: 1.0015 -> 1.0000), where 10 random
-perturbations of the same sets reached 1 (``docs/en/generating_ebvs.md``).
+is kept. In a scratch run on 17 small cases 0.11-0.32% above the best known
+packing (Cohn's table), 9 moves came within 0.1% of it in 5 (18 lines in
+R^6, 21 in R^16: 1.0015 -> 1.0000), 10 random perturbations of the same sets
+(basin hopping) in 1 (``docs/en/user_guides/generating_ebvs.md``).
 """
 from typing import Tuple
 
@@ -71,9 +71,9 @@ def relocation_search(x: Tensor, mu: float, moves: int,
     far (:func:`relocate_rows`), re-optimises all rows from p =
     :data:`MOVE_P_START` and polishes them
     (:func:`.optimize.polish_coherence`); a move is kept when it lowers the
-    max |cos| (by more than :data:`MIN_GAIN`). Stops once it is <= ``target``. Returns ``(rows,
-    max_abs_cos)`` in ``x``'s dtype and device, never worse than ``(x,
-    mu)``."""
+    max |cos| by more than :data:`MIN_GAIN`. Stops once the max |cos| is
+    <= ``target``. Returns ``(rows, max_abs_cos)`` in ``x``'s dtype and
+    device, never worse than ``(x, mu)``."""
     best, best_mu = x, mu
     for move in range(moves):
         if best_mu <= target:
