@@ -350,12 +350,11 @@ def generate_ebvs(num_vectors: int,
             polished, polished_mu = polish_coherence(candidate)
             if polished_mu < mu:
                 mu, best = polished_mu, polished
-        if not search.reached(mu) and not search.out_of_time():
-            # a generator of its own: the starts before stay those of seed
-            best, mu = relocation_search(
-                best, mu, tuning.RELOCATION_MOVES,
-                torch.Generator().manual_seed(seed),
-                search.target + TARGET_SLACK)
+        # a generator of its own: the starts before stay those of seed
+        best, mu = relocation_search(
+            best, mu, tuning.RELOCATION_MOVES,
+            torch.Generator().manual_seed(seed),
+            lambda mu: search.reached(mu) or search.out_of_time())
     _warn_if_missed(mu, alpha)
     return _check_result(best.cpu().contiguous(), mu)
 

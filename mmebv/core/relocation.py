@@ -10,7 +10,7 @@ packing (Cohn's table), 9 moves came within 0.1% of it in 5 (18 lines in
 R^6, 21 in R^16: 1.0015 -> 1.0000), 10 random perturbations of the same sets
 (basin hopping) in 1 (``docs/en/user_guides/generating_ebvs.md``).
 """
-from typing import Tuple
+from typing import Callable, Tuple
 
 import torch
 from torch import Tensor
@@ -65,18 +65,20 @@ def relocate_rows(x: Tensor, count: int,
 
 def relocation_search(x: Tensor, mu: float, moves: int,
                       generator: torch.Generator,
-                      target: float = 0.0) -> Tuple[Tensor, float]:
+                      stop: Callable[[float], bool] = lambda mu: False
+                      ) -> Tuple[Tensor, float]:
     """Up to ``moves`` relocation moves from ``x`` (its max |cos| ``mu``):
     each relocates 1, 2, ..., :data:`MAX_MOVED` rows of the best set so
     far (:func:`relocate_rows`), re-optimises all rows from p =
     :data:`MOVE_P_START` and polishes them
     (:func:`.optimize.polish_coherence`); a move is kept when it lowers the
-    max |cos| by more than :data:`MIN_GAIN`. Stops once the max |cos| is
-    <= ``target``. Returns ``(rows, max_abs_cos)`` in ``x``'s dtype and
-    device, never worse than ``(x, mu)``."""
+    max |cos| by more than :data:`MIN_GAIN`. Stops before a move when
+    ``stop(best max |cos|)`` holds (target reached, out of time). Returns
+    ``(rows, max_abs_cos)`` in ``x``'s dtype and device, never worse than
+    ``(x, mu)``."""
     best, best_mu = x, mu
     for move in range(moves):
-        if best_mu <= target:
+        if stop(best_mu):
             break
         moved = relocate_rows(best.double(), 1 + move % MAX_MOVED,
                               generator)

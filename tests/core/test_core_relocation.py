@@ -62,5 +62,5 @@ def test_relocation_search_stops_at_the_target():
     x, _ = displaced_etf(10, 5)
     start = max_abs_cos(x)
     best, mu = relocation_search(x, start, 3, torch.Generator(),
-                                 target=start)
+                                 stop=lambda mu: mu <= start)
     assert mu == start and torch.equal(best, x)
