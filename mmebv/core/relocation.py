@@ -9,9 +9,6 @@ is kept. In a scratch run on 17 small cases 0.11-0.32% above the best known
 packing (Cohn's table), 9 moves came within 0.1% of it in 5 (18 lines in
 R^6, 21 in R^16: 1.0015 -> 1.0000), 10 random perturbations of the same sets
 (basin hopping) in 1 (``docs/en/user_guides/generating_ebvs.md``).
-
-The deepest hole is most often where a dropped row was: the move comes back
-to the best set's layout (:func:`same_layout`), and is not polished.
 """
 from typing import Callable, Tuple
 
