@@ -47,13 +47,10 @@ POLISH_WORK = 1e5
 #: good as from the other candidates alone.
 POLISHED_CANDIDATES = 2
 #: Up to N^2 d = POLISH_WORK the polished best then gets RELOCATION_MOVES
-#: relocation moves (:func:`.relocation.relocation_search`: 0.1-0.3 s on
-#: an EPYC core for a move back in the best set's layout, which is not
-#: polished, 1-3.5 s for one that is; of 18 small cases 0.1-0.6% above the
-#: best known, moves 7 to 12 brought 19 lines in R^15 from 1.0014 to
-#: 1.00003 times it, and the skipped polish made 12 moves cost less than 6
-#: had in 11 of them).
-RELOCATION_MOVES = 12
+#: relocation moves (:func:`.relocation.relocation_search`, 0.1-2 s each
+#: on an EPYC core; of 17 small cases 0.11-0.32% above the best known, 9
+#: moves brought 5 within 0.1% of it, each by its sixth move).
+RELOCATION_MOVES = 6
 #: Below this N^2 d the optimiser runs on one thread (overhead dominates).
 SINGLE_THREAD_WORK = 1e7
 #: Extension: random candidates scored for each new row (about
