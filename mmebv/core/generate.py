@@ -62,7 +62,7 @@ from .validation import COINCIDENT_COS, POOR_COS, check_ebvs
 
 #: Changes whenever the bytes ``generate_ebvs`` returns for some arguments
 #: change (on-disk caches of generated sets key on it).
-GENERATOR_VERSION = '2026-12-04.8'
+GENERATOR_VERSION = '2026-12-05.2'
 METHODS = ('auto', 'paper', 'kerdock')
 #: Slack when comparing a max |cos| with a target (float32 rounding).
 TARGET_SLACK = 1e-6
@@ -354,7 +354,8 @@ def generate_ebvs(num_vectors: int,
         best, mu = relocation_search(
             best, mu, tuning.RELOCATION_MOVES,
             torch.Generator().manual_seed(seed),
-            lambda mu: search.reached(mu) or search.out_of_time())
+            lambda mu: search.reached(mu) or search.out_of_time(),
+            tuning.QUICK_RELOCATION_MOVES)
     _warn_if_missed(mu, alpha)
     return _check_result(best.cpu().contiguous(), mu)
 

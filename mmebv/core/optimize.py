@@ -418,17 +418,19 @@ def deepen_holes(rows: Tensor, candidates: Tensor,
 
 
 def squeeze_out(x: Tensor, direction: Tensor,
-                stages: int = SQUEEZE_STAGES) -> Tensor:
+                stages: int = SQUEEZE_STAGES,
+                iterations: int = SQUEEZE_ITERATIONS) -> Tensor:
     """Unit rows of ``x`` (N, D) moved into the hyperplane orthogonal to the
     unit ``direction``, keeping a small max |cos| all the way; returns them
     in coordinates of that hyperplane (N, D - 1), float64.
 
     A homotopy: at stage t = 0, 1/stages, ..., 1 the rows are
     ``normalise(y - t <y, u> u)`` of free unit rows y, which L-BFGS moves to
-    lower the smooth max of |cos| (at p = :data:`SQUEEZE_P`, then 4p), so the
-    rows leave the direction gradually rather than by one projection (40
-    lines in R^12 from the projective-plane set in R^13: 0.2542 against
-    0.2611 from projecting at once).
+    lower the smooth max of |cos| (at p = :data:`SQUEEZE_P`, then 4p, up to
+    ``iterations`` L-BFGS iterations each), so the rows leave the direction
+    gradually rather than by one projection (40 lines in R^12 from the
+    projective-plane set in R^13: 0.2542 against 0.2611 from projecting at
+    once).
     """
     u = direction.double() / direction.double().norm()
     pairs = _free_pairs(x.shape[0], 0, x.device)
@@ -446,7 +448,7 @@ def squeeze_out(x: Tensor, direction: Tensor,
     for stage in range(stages + 1):
         t = stage / stages
         _lbfgs_continuation(free, lambda p, t=t: _smooth_max(pair_cos(t), p),
-                            (SQUEEZE_P, 4 * SQUEEZE_P), SQUEEZE_ITERATIONS)
+                            (SQUEEZE_P, 4 * SQUEEZE_P), iterations)
     with torch.no_grad():
         # an orthonormal basis of the hyperplane: QR of [u, I], less u
         basis, _ = torch.linalg.qr(torch.cat(

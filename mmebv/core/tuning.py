@@ -49,8 +49,11 @@ POLISHED_CANDIDATES = 2
 #: Up to N^2 d = POLISH_WORK the polished best then gets RELOCATION_MOVES
 #: relocation moves (:func:`.relocation.relocation_search`, 0.1-2 s each
 #: on an EPYC core; of 17 small cases 0.11-0.32% above the best known, 9
-#: moves brought 5 within 0.1% of it, each by its sixth move).
+#: moves brought 5 within 0.1% of it, each by its sixth move), and
+#: QUICK_RELOCATION_MOVES more that skip the polish when they come back to
+#: the best set's layout (0.1-0.3 s each then; 1-3.5 s when polished).
 RELOCATION_MOVES = 6
+QUICK_RELOCATION_MOVES = 6
 #: Below this N^2 d the optimiser runs on one thread (overhead dominates).
 SINGLE_THREAD_WORK = 1e7
 #: Extension: random candidates scored for each new row (about

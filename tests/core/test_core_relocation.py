@@ -6,7 +6,7 @@ from mmebv.core.bounds import max_abs_cos
 from mmebv.core.constructions import paley_etf
 from mmebv.core.optimize import minimize_coherence_lbfgs, polish_coherence
 from mmebv.core.relocation import (relocate_rows, relocation_search,
-                                   rows_in_near_max_pairs)
+                                   rows_in_near_max_pairs, same_layout)
 
 
 def displaced_etf(num: int, dim: int) -> tuple:
@@ -63,4 +63,37 @@ def test_relocation_search_stops_at_the_target():
     start = max_abs_cos(x)
     best, mu = relocation_search(x, start, 3, torch.Generator(),
                                  stop=lambda mu: mu <= start)
+    assert mu == start and torch.equal(best, x)
+
+
+def test_same_layout_is_the_same_rows_in_any_order_and_sign():
+    x, _ = paley_etf(10, 5)
+    x = x.double()
+    order = torch.randperm(10, generator=torch.Generator().manual_seed(0))
+    signs = torch.tensor([1.0, -1.0] * 5).double()[:, None]
+    assert same_layout(signs * x[order], x)
+    nudged = x.clone()
+    nudged[3] = torch.nn.functional.normalize(x[3] + 0.01 * x[4], dim=0)
+    assert same_layout(nudged, x)
+    # a row moved to another row's place: two rows share one of x's
+    moved = x.clone()
+    moved[3] = x[4]
+    assert not same_layout(moved, x)
+    # a row moved into a hole
+    moved[3] = torch.nn.functional.normalize(x[3] + 0.3 * x[4], dim=0)
+    assert not same_layout(moved, x)
+
+
+def test_quick_moves_back_in_the_layout_are_not_polished():
+    x, etf_mu = paley_etf(14, 7)
+    x = x.double()
+    x[3] = torch.nn.functional.normalize(x[3] + 0.01 * x[4], dim=0)
+    start = max_abs_cos(x)
+    # a polished move finds the frame again from its nudged copy
+    _, mu = relocation_search(x, start, 1, torch.Generator().manual_seed(1))
+    assert mu <= etf_mu * (1 + 1e-6) < start
+    # quick moves come back to the nudged copy's layout and are dropped
+    best, mu = relocation_search(x, start, 0,
+                                 torch.Generator().manual_seed(1),
+                                 quick_moves=3)
     assert mu == start and torch.equal(best, x)
