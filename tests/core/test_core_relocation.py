@@ -97,3 +97,22 @@ def test_quick_moves_back_in_the_layout_are_not_polished():
                                  torch.Generator().manual_seed(1),
                                  quick_moves=3)
     assert mu == start and torch.equal(best, x)
+
+
+def test_quick_moves_far_above_the_best_are_not_polished(monkeypatch):
+    polished = []
+
+    def counting_polish(x):
+        polished.append(len(x))
+        return polish_coherence(x)
+
+    monkeypatch.setattr('mmebv.core.relocation.polish_coherence',
+                        counting_polish)
+    x, etf_mu = paley_etf(14, 7)
+    x = x.double()
+    # against a best half the frame's max |cos|, every move is far above
+    best, mu = relocation_search(x, etf_mu / 2, 0, torch.Generator(),
+                                 quick_moves=2)
+    assert polished == [] and mu == etf_mu / 2 and torch.equal(best, x)
+    relocation_search(x, etf_mu / 2, 2, torch.Generator())
+    assert polished == [14, 14]
