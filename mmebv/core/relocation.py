@@ -98,12 +98,12 @@ def relocation_search(x: Tensor, mu: float, moves: int,
     for move in range(moves + quick_moves):
         if stop(best_mu):
             break
-        moved = relocate_rows(best.double(), 1 + move % MAX_MOVED,
-                              generator)
+        reference = best.double()
+        moved = relocate_rows(reference, 1 + move % MAX_MOVED, generator)
         moved, moved_mu = minimize_coherence_lbfgs(moved,
                                                    p_start=MOVE_P_START)
         if move >= moves and (moved_mu > best_mu * (1 + POLISH_GAP)
-                              or same_layout(moved, best.double())):
+                              or same_layout(moved, reference)):
             continue
         moved, moved_mu = polish_coherence(moved)
         if moved_mu < best_mu * (1 - MIN_GAIN):
