@@ -8,8 +8,8 @@ keeps most of the construction's structure: 40 lines in R^12 end at max
 |cos| 0.2542 (the best known value, as quoted from Sloane's table), where
 random starts stop at 0.28. The squeeze is sensitive to the direction drawn,
 to its speed and to float rounding, so it is tried from several directions
-(:data:`DESCENT_TRIES`), the first slowly and the others faster, and the
-best result is kept.
+(:data:`DESCENT_TRIES`), slowly and faster in turn, and the best result is
+kept.
 """
 from typing import Tuple
 
@@ -26,11 +26,11 @@ DIRECTION_STARTS, MAX_ALTERNATIONS = 16, 20
 POLISH_P_START = 256.0
 #: Most descents from different directions; the search stops earlier once
 #: two of them end at the same max |cos| (within AGREEMENT, relative).
-DESCENT_TRIES, AGREEMENT = 4, 1e-5
-#: L-BFGS iterations per squeeze exponent in the tries after the first: a
-#: faster squeeze ends elsewhere, at under half the cost (41 lines in R^12
-#: from the 52 in R^13, one direction: 0.2675 at 40 iterations, 0.2765 at
-#: 100; 40 lines: 0.2612 and 0.2542, the first try keeps the slow one).
+DESCENT_TRIES, AGREEMENT = 3, 1e-5
+#: L-BFGS iterations per squeeze exponent in the second try (the first and
+#: third squeeze slowly): a faster squeeze ends elsewhere, at under half the
+#: cost (41 lines in R^12 from the 52 in R^13, one direction: 0.2675 at 40
+#: iterations, 0.2765 at 100; 40 lines: 0.2612 and 0.2542).
 FAST_SQUEEZE_ITERATIONS = 40
 
 
@@ -86,7 +86,7 @@ def descend_once(x: Tensor, num_vectors: int, generator: torch.Generator,
 def descend(x: Tensor, num_vectors: int,
             generator: torch.Generator) -> Tuple[float, Tensor]:
     """The best of up to :data:`DESCENT_TRIES` runs of :func:`descend_once`
-    from directions drawn from ``generator``, all but the first squeezing
+    from directions drawn from ``generator``, every second one squeezing
     with :data:`FAST_SQUEEZE_ITERATIONS` (one run when no row is dropped:
     the direction is then fixed). Returns ``(max_abs_cos, rows)``.
     """
@@ -95,7 +95,7 @@ def descend(x: Tensor, num_vectors: int,
     for attempt in range(tries):
         mu, rows = descend_once(
             x, num_vectors, generator,
-            SQUEEZE_ITERATIONS if attempt == 0 else FAST_SQUEEZE_ITERATIONS)
+            FAST_SQUEEZE_ITERATIONS if attempt % 2 else SQUEEZE_ITERATIONS)
         if any(abs(mu - other) <= AGREEMENT * max(mu, other)
                for other, _ in results):
             results.append((mu, rows))

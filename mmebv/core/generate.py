@@ -62,7 +62,7 @@ from .validation import COINCIDENT_COS, POOR_COS, check_ebvs
 
 #: Changes whenever the bytes ``generate_ebvs`` returns for some arguments
 #: change (on-disk caches of generated sets key on it).
-GENERATOR_VERSION = '2026-12-05.2'
+GENERATOR_VERSION = '2026-12-05.3'
 METHODS = ('auto', 'paper', 'kerdock')
 #: Slack when comparing a max |cos| with a target (float32 rounding).
 TARGET_SLACK = 1e-6
