@@ -96,9 +96,9 @@ def descend(x: Tensor, num_vectors: int,
         mu, rows = descend_once(
             x, num_vectors, generator,
             FAST_SQUEEZE_ITERATIONS if attempt % 2 else SQUEEZE_ITERATIONS)
-        if any(abs(mu - other) <= AGREEMENT * max(mu, other)
-               for other, _ in results):
-            results.append((mu, rows))
-            break
+        agrees = any(abs(mu - other) <= AGREEMENT * max(mu, other)
+                     for other, _ in results)
         results.append((mu, rows))
+        if agrees:
+            break
     return min(results, key=lambda result: result[0])
