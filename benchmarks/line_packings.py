@@ -108,8 +108,8 @@ def report(results: List[dict], listed: int, args, wall: float,
         '`benchmarks/data/line_packings_SOURCES.md`). Ours: one default '
         'call `generate_ebvs(N, d)` (what `tools/generate_ebvs.py '
         '--num-classes N --dim d` runs), max |cos| measured in float64; '
-        'time: the call\'s CPU time on one thread (a CLI call adds about 2 '
-        's of start-up).', '',
+        'time: the call\'s CPU time on one thread (a CLI call runs small '
+        'problems on one thread too and adds about 3 s of start-up).', '',
         f'- Cases: {len(results)}'
         + ('' if len(results) == listed else
            f' of the {listed} listed (the sweep was stopped; the others are '

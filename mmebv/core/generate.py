@@ -312,12 +312,29 @@ def generate_ebvs(num_vectors: int,
     exact = _exact(num_vectors, dim, generator)
     if exact is not None:
         return _check_result(exact, _exact_coherence(num_vectors, dim))
+    work = num_vectors * num_vectors * dim
+    with _threads_for(work):
+        mu, best = _auto_search(num_vectors, dim, alpha, seed, generator,
+                                device, time_limit, max_steps,
+                                progress)
+    _warn_if_missed(mu, alpha)
+    return _check_result(best.cpu().contiguous(), mu)
+
+
+def _auto_search(num_vectors: int, dim: int, alpha: Optional[float],
+                 seed: int, generator: torch.Generator, device: torch.device,
+                 time_limit: Optional[float], max_steps: Optional[int],
+                 progress: bool) -> tuple:
+    """The ``auto`` method where no exact construction holds: the
+    constructions, descents and optimiser runs as candidates, the best
+    polished and relocated (:func:`generate_ebvs`). Returns ``(max |cos|,
+    vectors)``."""
+    work = num_vectors * num_vectors * dim
     search = _Search.create(num_vectors, dim, alpha, max_steps, time_limit,
                             progress)
     # (max |cos| over all pairs, vectors)
     constructions = _constructions(num_vectors, dim)
     candidates = list(constructions)
-    work = num_vectors * num_vectors * dim
     if work <= tuning.LBFGS_WORK:
         # its own generator: the optimiser's starts stay those of `seed`
         directions = torch.Generator().manual_seed(seed)
@@ -356,8 +373,7 @@ def generate_ebvs(num_vectors: int,
             torch.Generator().manual_seed(seed),
             lambda mu: search.reached(mu) or search.out_of_time(),
             tuning.QUICK_RELOCATION_MOVES)
-    _warn_if_missed(mu, alpha)
-    return _check_result(best.cpu().contiguous(), mu)
+    return mu, best
 
 
 def _schedule(num_vectors: int, dim: int, reference: float, seed: int,

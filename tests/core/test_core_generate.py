@@ -6,7 +6,7 @@ import torch
 
 from mmebv.core import (coherence_report, extend_ebvs, generate_ebvs,
                         lower_bound)
-from mmebv.core import tuning
+from mmebv.core import generate, tuning
 from mmebv.core.bounds import max_abs_cos
 from mmebv.core.constructions import kerdock_vectors
 from mmebv.core.generate import default_steps, optimiser_competes
@@ -117,6 +117,23 @@ def test_best_candidate_polished_to_the_minimax():
     best = 0.1349892
     assert best - 1e-6 <= mu_of(13, 11) <= best * (1 + 2e-4)
 
+
+
+def test_small_search_runs_on_one_thread(monkeypatch):
+    # threads only add CPU time to the tiny tensors of a small search (a
+    # default CLI call of 46 lines in R^12 used 1.6 cores), whatever the
+    # caller's setting, which is restored after the call
+    threads, polish_coherence = [], generate.polish_coherence
+
+    def polish(x):
+        threads.append(torch.get_num_threads())
+        return polish_coherence(x)
+
+    monkeypatch.setattr(generate, 'polish_coherence', polish)
+    torch.set_num_threads(2)
+    generate_ebvs(9, 4, progress=False)
+    assert threads and set(threads) == {1}
+    assert torch.get_num_threads() == 2
 
 def test_paley_seed_beats_random_start():
     # the 198-vector Paley ETF in R^99, zero-padded plus 2 random rows, is
