@@ -88,7 +88,8 @@ def optimiser_competes(num_vectors: int, dim: int,
 
 @contextlib.contextmanager
 def _threads_for(work: float):
-    """One intra-op thread for tiny problems, where threads only add cost."""
+    """One intra-op thread for tiny problems, where threads only add cost
+    (the whole search of :func:`generate_ebvs` and :func:`extend_ebvs`)."""
     previous = torch.get_num_threads()
     if work < tuning.SINGLE_THREAD_WORK:
         torch.set_num_threads(1)
@@ -466,20 +467,18 @@ def _best_of_restarts(makers: Sequence[StartMaker], num_fixed: int,
         start = maker(best_mu)
         x = start.x.to(device=device, dtype=torch.float32)
         num, dim = x.shape
-        work = num * num * dim
-        with _threads_for(work):
-            if start.slow:
-                found, mu = minimize_coherence_slowly(x, num_fixed,
-                                                      search.target)
-            elif work <= tuning.LBFGS_WORK:
-                found, mu = minimize_coherence_lbfgs(
-                    x, num_fixed, target=search.target,
-                    max_steps=search.steps, p_start=start.p_start)
-            else:
-                found, mu = minimize_coherence(
-                    x, num_fixed=num_fixed, target=search.target,
-                    max_steps=search.steps, time_limit=search.time_left(),
-                    progress=search.progress, p_start=start.p_start)
+        if start.slow:
+            found, mu = minimize_coherence_slowly(x, num_fixed,
+                                                  search.target)
+        elif num * num * dim <= tuning.LBFGS_WORK:
+            found, mu = minimize_coherence_lbfgs(
+                x, num_fixed, target=search.target, max_steps=search.steps,
+                p_start=start.p_start)
+        else:
+            found, mu = minimize_coherence(
+                x, num_fixed=num_fixed, target=search.target,
+                max_steps=search.steps, time_limit=search.time_left(),
+                progress=search.progress, p_start=start.p_start)
         if mu < best_mu:
             best_mu, best = mu, found
         if search.reached(best_mu) or search.out_of_time():
@@ -560,10 +559,11 @@ def extend_ebvs(ebvs: Tensor,
     device = torch.device(device)
     restarts = max(1, default_restarts(num_vectors, dim) //
                    tuning.EXTENSION_RESTART_DIVISOR)
-    mu, best = _best_of_restarts(
-        [lambda incumbent: Start(
-            _placed_rows(ebvs.to(device), extra, generator, search),
-            tuning.SEED_P_START)] * restarts, old_n, search, device)
+    with _threads_for(num_vectors * num_vectors * dim):
+        mu, best = _best_of_restarts(
+            [lambda incumbent: Start(
+                _placed_rows(ebvs.to(device), extra, generator, search),
+                tuning.SEED_P_START)] * restarts, old_n, search, device)
     best = best.cpu()
     best[:old_n] = ebvs
     mu = max(mu, max_abs_cos(ebvs) if old_n > 1 else 0.0)

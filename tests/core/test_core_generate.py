@@ -119,21 +119,31 @@ def test_best_candidate_polished_to_the_minimax():
 
 
 
-def test_small_search_runs_on_one_thread(monkeypatch):
+def extend_random_rows():
+    rows = torch.randn(12, 6, generator=torch.Generator().manual_seed(0))
+    return extend_ebvs(torch.nn.functional.normalize(rows, dim=1), 14,
+                       progress=False)
+
+
+@pytest.mark.parametrize('step, call', [
+    ('polish_coherence', lambda: generate_ebvs(9, 4, progress=False)),
+    ('deepen_holes', extend_random_rows)])
+def test_small_problems_run_on_one_thread(monkeypatch, step, call):
     # threads only add CPU time to the tiny tensors of a small search (a
     # default CLI call of 46 lines in R^12 used 1.6 cores), whatever the
     # caller's setting, which is restored after the call
-    threads, polish_coherence = [], generate.polish_coherence
+    threads, original = [], getattr(generate, step)
 
-    def polish(x):
+    def spy(*args, **kwargs):
         threads.append(torch.get_num_threads())
-        return polish_coherence(x)
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(generate, 'polish_coherence', polish)
+    monkeypatch.setattr(generate, step, spy)
     torch.set_num_threads(2)
-    generate_ebvs(9, 4, progress=False)
+    call()
     assert threads and set(threads) == {1}
     assert torch.get_num_threads() == 2
+
 
 def test_paley_seed_beats_random_start():
     # the 198-vector Paley ETF in R^99, zero-padded plus 2 random rows, is
