@@ -118,7 +118,6 @@ def test_best_candidate_polished_to_the_minimax():
     assert best - 1e-6 <= mu_of(13, 11) <= best * (1 + 2e-4)
 
 
-
 def extend_random_rows():
     rows = torch.randn(12, 6, generator=torch.Generator().manual_seed(0))
     return extend_ebvs(torch.nn.functional.normalize(rows, dim=1), 14,
